@@ -17,7 +17,8 @@ namespace BertSharp.Tokenization;
 /// Hugging Face's (dotnet/machinelearning#7724, #7725, #7728).</para>
 /// <para>Immutable and thread-safe: <see cref="Encode"/> may be called from several threads at once.</para>
 /// <para>Literal text such as "[CLS]" is tokenized as text ("[", "cl", "##s", "]"), as the Rust tokenizer does with
-/// the tokenizer.json that transformers saves for BERT (which lists no added tokens).</para>
+/// the tokenizer.json that transformers saves for BERT (which lists no added tokens). Splitting on added tokens
+/// (the Hub's older bert-base-uncased tokenizer.json lists the five specials) is not implemented.</para>
 /// </remarks>
 public sealed class BertTokenizer
 {
@@ -117,8 +118,9 @@ public sealed class BertTokenizer
     /// </summary>
     /// <remarks>
     /// The vocabulary comes from vocab.txt, or from tokenizer.json's WordPiece model when vocab.txt is absent.
-    /// Settings come from tokenizer_config.json, then tokenizer.json's BertNormalizer, then BERT's defaults,
-    /// which is the precedence transformers' BertTokenizerFast applies.
+    /// Settings come from tokenizer_config.json, then special_tokens_map.json (token names), then tokenizer.json's
+    /// BertNormalizer, then BERT's defaults, which is the precedence transformers' BertTokenizerFast applies.
+    /// tokenizer.json's <c>added_tokens</c> are not read: literal "[CLS]" in text is tokenized as text.
     /// </remarks>
     /// <exception cref="FileNotFoundException">The directory does not exist or has neither vocab.txt nor tokenizer.json.</exception>
     /// <exception cref="InvalidDataException">A file is malformed; the message names the file and the line or field.</exception>
@@ -144,6 +146,9 @@ public sealed class BertTokenizer
             settings = settings with { Vocab = TokenizerFiles.ReadVocabTxt(vocabPath), Source = vocabPath };
         if (hasJson)
             settings = TokenizerFiles.ApplyTokenizerJson(settings, jsonPath, takeVocab: !hasVocab);
+        string mapPath = Path.Combine(directory, TokenizerFiles.SpecialTokensMapFile);
+        if (File.Exists(mapPath))
+            settings = TokenizerFiles.ApplySpecialTokensMap(settings, mapPath);
         if (File.Exists(configPath))
             settings = TokenizerFiles.ApplyConfig(settings, configPath);
         return new BertTokenizer(settings);

@@ -204,6 +204,23 @@ internal static class TokenizerFiles
         };
     }
 
+    /// <summary>Applies special_tokens_map.json, which older transformers versions use instead of the config's token fields.</summary>
+    public static TokenizerSettings ApplySpecialTokensMap(TokenizerSettings s, string path)
+    {
+        using var doc = ParseJson(path);
+        var root = doc.RootElement;
+        if (root.ValueKind != JsonValueKind.Object)
+            throw Invalid(path, "$", "must be a JSON object");
+        return s with
+        {
+            UnkToken = OptionalToken(root, "unk_token", path) ?? s.UnkToken,
+            SepToken = OptionalToken(root, "sep_token", path) ?? s.SepToken,
+            PadToken = OptionalToken(root, "pad_token", path) ?? s.PadToken,
+            ClsToken = OptionalToken(root, "cls_token", path) ?? s.ClsToken,
+            MaskToken = OptionalToken(root, "mask_token", path) ?? s.MaskToken,
+        };
+    }
+
     // transformers writes a huge float (int(1e30)) when a model has no length limit.
     private static int? OptionalMaxLength(JsonElement obj, string name, string path)
     {

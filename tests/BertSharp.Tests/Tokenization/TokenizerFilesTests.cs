@@ -198,6 +198,17 @@ public sealed class TokenizerFilesTests : IDisposable
     }
 
     [Fact]
+    public void SpecialTokensMapNamesTheSpecialTokens()
+    {
+        string dir = WriteVocab("map", "<pad>\n<unk>\n<s>\n</s>\n<mask>\nhello\n");
+        File.WriteAllText(Path.Combine(dir, "special_tokens_map.json"),
+            "{\"pad_token\": \"<pad>\", \"unk_token\": \"<unk>\", \"cls_token\": \"<s>\", \"sep_token\": \"</s>\", \"mask_token\": {\"content\": \"<mask>\"}}");
+        var tok = BertTokenizer.FromDirectory(dir);
+        Assert.Equal((0, 1, 2, 3, 4), (tok.PadTokenId, tok.UnkTokenId, tok.ClsTokenId, tok.SepTokenId, tok.MaskTokenId));
+        Assert.Equal([2, 5, 1, 3], tok.Encode("hello world").InputIds);
+    }
+
+    [Fact]
     public void ConfigSettingsWinOverTokenizerJson()
     {
         string dir = Sub("precedence");
