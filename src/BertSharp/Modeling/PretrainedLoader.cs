@@ -1,0 +1,184 @@
+using System.Text.Json;
+using BertSharp.Hub;
+using BertSharp.IO;
+using BertSharp.Safetensors;
+using TorchSharp;
+using static TorchSharp.torch;
+
+namespace BertSharp.Modeling;
+
+/// <summary>
+/// The from_pretrained / save_pretrained machinery shared by the BERT models: resolving files, mapping the
+/// checkpoint's key names onto the model's, copying tensors, and writing a folder Python can read.
+/// </summary>
+public static class PretrainedLoader
+{
+    public const string WeightsFile = "model.safetensors";
+    public const string ShardIndexFile = "model.safetensors.index.json";
+    private const string PickleWeightsFile = "pytorch_model.bin";
+
+    internal static TModel Load<TModel>(string modelIdOrPath, PretrainedOptions? options, Func<BertConfig, TModel> create, bool expectsBertPrefix)
+        where TModel : nn.Module, IPretrainedBert
+    {
+        options ??= new PretrainedOptions();
+        var hub = options.Hub;
+        using var ownedHub = hub is null && !Directory.Exists(modelIdOrPath) ? new HubClient() : null;
+        hub ??= ownedHub;
+        string Resolve(string file) => Pretrained.ResolveFile(modelIdOrPath, file, hub, optional: false, options.DownloadProgress)!;
+        string? TryResolve(string file) => Pretrained.ResolveFile(modelIdOrPath, file, hub, optional: true, options.DownloadProgress);
+
+        var config = BertConfig.FromFile(Resolve(BertConfig.FileName));
+        if (options.Id2Label is { } labels) config.Id2Label = labels;
+        else if (options.NumLabels is { } n) config.NumLabels = n;
+        if (options.ConfigOverrides is { } overrides)
+        {
+            overrides(config);
+            config.Validate("config overrides");
+        }
+
+        var shards = FindWeightFiles(modelIdOrPath, Resolve, TryResolve);
+        var model = create(config);
+        try
+        {
+            var info = LoadWeights(model, shards, modelIdOrPath, typeof(TModel).Name, expectsBertPrefix, options.IgnoreMismatchedSizes);
+            model.LoadingInfo = info;
+            if (!info.IsComplete || info.UnexpectedKeys.Count > 0) options.Log?.Invoke(info.ToString());
+            if (options.Device is { } device) model.to(device);
+            return model;
+        }
+        catch
+        {
+            model.Dispose();
+            throw;
+        }
+    }
+
+    /// <summary>
+    /// Loads a local folder's weights into an existing model (e.g. a checkpoint on resume, or the best checkpoint at
+    /// the end of training); every weight must be present with the right shape.
+    /// </summary>
+    public static void LoadInto<TModel>(TModel model, string directory) where TModel : nn.Module, IPretrainedBert
+    {
+        string? Local(string file) => File.Exists(Path.Combine(directory, file)) ? Path.Combine(directory, file) : null;
+        var shards = FindWeightFiles(directory, file => Local(file) ?? throw new FileNotFoundException($"{directory}: {file} is missing."), Local);
+        var info = LoadWeights(model, shards, directory, typeof(TModel).Name, expectsBertPrefix: model is BertForSequenceClassification, ignoreMismatchedSizes: false);
+        if (!info.IsComplete)
+            throw new InvalidDataException($"{directory}: the checkpoint lacks weights the model has: [{string.Join(", ", info.MissingKeys)}].");
+    }
+
+    private static IReadOnlyList<(string Path, IReadOnlyList<string>? Keys)> FindWeightFiles(
+        string modelIdOrPath, Func<string, string> resolve, Func<string, string?> tryResolve)
+    {
+        if (tryResolve(WeightsFile) is { } single) return [(single, null)];
+        if (tryResolve(ShardIndexFile) is { } index)
+        {
+            Dictionary<string, List<string>> byShard;
+            try
+            {
+                using var doc = JsonDocument.Parse(File.ReadAllText(index));
+                if (!doc.RootElement.TryGetProperty("weight_map", out var map) || map.ValueKind != JsonValueKind.Object)
+                    throw new InvalidDataException($"{index}: has no 'weight_map' object.");
+                byShard = map.EnumerateObject()
+                    .GroupBy(p => p.Value.ValueKind == JsonValueKind.String ? p.Value.GetString()!
+                        : throw new InvalidDataException($"{index}: weight_map['{p.Name}'] must be a file name."))
+                    .ToDictionary(g => g.Key, g => g.Select(p => p.Name).ToList());
+            }
+            catch (JsonException e)
+            {
+                throw new InvalidDataException($"{index}: not valid JSON ({e.Message}).", e);
+            }
+            return byShard.Select(kv => (resolve(kv.Key), (IReadOnlyList<string>?)kv.Value)).ToList();
+        }
+        if (tryResolve(PickleWeightsFile) is { } pickle)
+            throw new NotSupportedException(
+                $"{pickle}: BertSharp reads safetensors, not PyTorch pickles. Convert it in Python with " +
+                "`AutoModel.from_pretrained(path).save_pretrained(path, safe_serialization=True)`.");
+        throw new FileNotFoundException($"{modelIdOrPath}: no {WeightsFile} or {ShardIndexFile} found.");
+    }
+
+    /// <summary>
+    /// Maps a checkpoint key to the model's name for it: legacy TensorFlow-era LayerNorm names, and the
+    /// <c>bert.</c> prefix that separates a task model's encoder from its head.
+    /// </summary>
+    public static string? MapKey(string checkpointKey, ISet<string> modelKeys, bool expectsBertPrefix, out bool renamed)
+    {
+        var key = checkpointKey;
+        if (key.EndsWith(".gamma", StringComparison.Ordinal)) key = key[..^".gamma".Length] + ".weight";
+        else if (key.EndsWith(".beta", StringComparison.Ordinal)) key = key[..^".beta".Length] + ".bias";
+        renamed = key != checkpointKey;
+        if (modelKeys.Contains(key)) return key;
+        if (expectsBertPrefix && modelKeys.Contains("bert." + key)) return "bert." + key;
+        if (!expectsBertPrefix && key.StartsWith("bert.", StringComparison.Ordinal) && modelKeys.Contains(key[5..])) return key[5..];
+        return null;
+    }
+
+    private static LoadingInfo LoadWeights(nn.Module model, IReadOnlyList<(string Path, IReadOnlyList<string>? Keys)> shards,
+        string source, string modelClass, bool expectsBertPrefix, bool ignoreMismatchedSizes)
+    {
+        var parameters = model.state_dict();
+        var modelKeys = new HashSet<string>(parameters.Keys);
+        var loaded = new HashSet<string>();
+        var unexpected = new List<string>();
+        var mismatched = new List<string>();
+        var renamed = new List<string>();
+
+        using var noGrad = no_grad();
+        foreach (var (path, expectedKeys) in shards)
+        {
+            using var file = SafetensorsFile.Open(path);
+            foreach (var tensorInfo in file.Tensors)
+            {
+                if (expectedKeys != null && !expectedKeys.Contains(tensorInfo.Name)) continue;
+                var target = MapKey(tensorInfo.Name, modelKeys, expectsBertPrefix, out var wasRenamed);
+                if (target is null)
+                {
+                    // A buffer transformers recomputes, not a weight: never worth a warning.
+                    if (!tensorInfo.Name.EndsWith("position_ids", StringComparison.Ordinal)) unexpected.Add(tensorInfo.Name);
+                    continue;
+                }
+                if (wasRenamed) renamed.Add($"{tensorInfo.Name} -> {target}");
+                var destination = parameters[target];
+                if (!destination.shape.SequenceEqual(tensorInfo.Shape))
+                {
+                    mismatched.Add($"{target}: checkpoint shape [{string.Join(", ", tensorInfo.Shape)}] vs model shape [{string.Join(", ", destination.shape)}]");
+                    continue;
+                }
+                using var source32 = file.ReadTensor(tensorInfo.Name);
+                using var converted = source32.to(destination.dtype);
+                if (converted.is_floating_point() && !isfinite(converted).all().item<bool>())
+                    throw new InvalidDataException($"{path}: tensor '{tensorInfo.Name}' contains NaN or infinite values; the checkpoint is corrupt.");
+                destination.copy_(converted);
+                if (!loaded.Add(target))
+                    throw new InvalidDataException($"{path}: two checkpoint tensors map to '{target}' (e.g. both a legacy and a current name).");
+            }
+        }
+        if (mismatched.Count > 0 && !ignoreMismatchedSizes)
+            throw new InvalidDataException(
+                $"{source}: the checkpoint's shapes differ from the model's: {string.Join("; ", mismatched)}. " +
+                "Pass IgnoreMismatchedSizes = true to re-initialise them (e.g. for a different number of labels).");
+        var missing = modelKeys.Where(k => !loaded.Contains(k)).Order(StringComparer.Ordinal).ToList();
+        return new LoadingInfo(source, modelClass, missing, unexpected, mismatched, renamed);
+    }
+
+    internal static void Save<TModel>(TModel model, string directory, string architecture) where TModel : nn.Module, IPretrainedBert
+    {
+        Directory.CreateDirectory(directory);
+        var config = model.Config.Clone();
+        config.Architectures = [architecture];
+
+        var pending = Path.Combine(directory, $".{WeightsFile}.pending-{Guid.NewGuid():N}");
+        try
+        {
+            var tensors = model.state_dict().Select(kv => KeyValuePair.Create(kv.Key, kv.Value.detach())).ToList();
+            SafetensorsWriter.Save(pending, tensors, new Dictionary<string, string> { ["format"] = "pt" });
+            // The weights are complete on disk before either visible file changes; the config is swapped first and
+            // the weights last, so a crash leaves either the old model or the new config with complete weights.
+            config.Save(Path.Combine(directory, BertConfig.FileName));
+            File.Move(pending, Path.Combine(directory, WeightsFile), overwrite: true);
+        }
+        finally
+        {
+            if (File.Exists(pending)) File.Delete(pending);
+        }
+    }
+}

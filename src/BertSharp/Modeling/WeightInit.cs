@@ -1,0 +1,37 @@
+using TorchSharp.Modules;
+using static TorchSharp.torch;
+
+namespace BertSharp.Modeling;
+
+/// <summary>
+/// transformers' <c>_init_weights</c> for BERT: linear and embedding weights ~ N(0, initializer_range), biases 0,
+/// the padding row of the word embeddings 0, LayerNorm weight 1 and bias 0. Weights that a checkpoint provides
+/// are overwritten when loading; those it lacks (a new classifier) keep this initialisation.
+/// </summary>
+internal static class WeightInit
+{
+    public static void Apply(nn.Module root, BertConfig config)
+    {
+        using var _ = no_grad();
+        foreach (var module in root.modules())
+        {
+            switch (module)
+            {
+                case Linear linear:
+                    nn.init.normal_(linear.weight!, 0.0, config.InitializerRange);
+                    if (linear.bias is { } bias) nn.init.zeros_(bias);
+                    break;
+                case Embedding embedding:
+                    nn.init.normal_(embedding.weight!, 0.0, config.InitializerRange);
+                    break;
+                case LayerNorm norm:
+                    nn.init.ones_(norm.weight!);
+                    nn.init.zeros_(norm.bias!);
+                    break;
+            }
+        }
+        // The padding token's embedding starts at zero, as nn.Embedding(padding_idx=...) leaves it.
+        foreach (var embeddings in root.modules().OfType<BertEmbeddings>())
+            embeddings.WordEmbeddings.weight![config.PadTokenId].zero_();
+    }
+}
