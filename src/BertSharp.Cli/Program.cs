@@ -1,1 +1,8 @@
-return 0;
+using System.CommandLine;
+using BertSharp.Cli;
+using BertSharp.Cli.Commands;
+
+var root = new RootCommand("BertSharp: fine-tune and use BERT for text classification with TorchSharp.");
+root.Subcommands.Add(TokenizeCommand.Create());
+root.Subcommands.Add(PredictCommand.Create());
+return CliRunner.Run(root, args);

@@ -1,0 +1,47 @@
+using System.CommandLine;
+using System.Text.Json;
+using BertSharp.Hub;
+using BertSharp.Safetensors;
+
+namespace BertSharp.Cli;
+
+/// <summary>Runs a command so that a user's mistake ends in one clear line on stderr and exit code 1, not a stack trace.</summary>
+public static class CliRunner
+{
+    public const int UserError = 1;
+    public const int InternalError = 70;
+
+    public static int Run(RootCommand root, string[] args, TextWriter? stderr = null)
+    {
+        stderr ??= Console.Error;
+        try
+        {
+            var parsed = root.Parse(args);
+            return parsed.Invoke(new InvocationConfiguration { EnableDefaultExceptionHandler = false });
+        }
+        catch (Exception e) when (IsUserError(e))
+        {
+            stderr.WriteLine($"error: {Describe(e)}");
+            return UserError;
+        }
+        catch (OperationCanceledException)
+        {
+            stderr.WriteLine("error: cancelled");
+            return 130;
+        }
+    }
+
+    public static bool IsUserError(Exception e) => e is CliUsageException or FileNotFoundException or DirectoryNotFoundException
+        or InvalidDataException or SafetensorsFormatException or HubException or JsonException or NotSupportedException
+        or ArgumentException or UnauthorizedAccessException or IOException;
+
+    private static string Describe(Exception e) => e switch
+    {
+        // The runtime's own messages for these say little about which file was meant.
+        FileNotFoundException { FileName: { } f } when !e.Message.Contains(f) => $"{e.Message} ({f})",
+        _ => e.Message,
+    };
+}
+
+/// <summary>A mistake in how the command was called, reported without a stack trace.</summary>
+public sealed class CliUsageException(string message) : Exception(message);

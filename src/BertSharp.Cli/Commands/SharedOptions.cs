@@ -1,0 +1,25 @@
+using System.CommandLine;
+
+namespace BertSharp.Cli.Commands;
+
+internal static class SharedOptions
+{
+    public static Option<string> Model(string? defaultValue = null)
+    {
+        var option = new Option<string>("--model", "-m")
+        {
+            Description = "A local model folder or a Hugging Face Hub id (org/name[@revision]); HF_ENDPOINT points at a mirror.",
+            Required = defaultValue is null,
+        };
+        if (defaultValue is not null) option.DefaultValueFactory = _ => defaultValue;
+        return option;
+    }
+
+    public static Option<string?> Text() => new("--text", "-t") { Description = "One text to process." };
+
+    public static Option<FileInfo?> File() => new("--file", "-f") { Description = "A .jsonl file with one JSON string per line." };
+
+    public static Option<bool> Json() => new("--json") { Description = "Print one JSON object per input on standard output." };
+
+    public static Option<int?> MaxLength() => new("--max-length") { Description = "Truncate to this many tokens, [CLS] and [SEP] included (default: the model's maximum, 512 for BERT)." };
+}
