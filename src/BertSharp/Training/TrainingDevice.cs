@@ -1,0 +1,26 @@
+using static TorchSharp.torch;
+
+namespace BertSharp.Training;
+
+/// <summary>Turns <see cref="DeviceChoice"/> and <see cref="TrainingArguments.Bf16"/> into a device, or says why it can't.</summary>
+public static class TrainingDevice
+{
+    public static Device Resolve(DeviceChoice choice, bool bf16 = false)
+    {
+        var cudaAvailable = cuda.is_available();
+        var device = choice switch
+        {
+            DeviceChoice.Cpu => CPU,
+            DeviceChoice.Cuda when cudaAvailable => CUDA,
+            DeviceChoice.Cuda => throw new InvalidOperationException(
+                "Device = cuda, but TorchSharp sees no CUDA GPU. Build with -p:TorchBackend=cuda (TorchSharp-cuda-linux) or " +
+                "-p:TorchBackend=system with a CUDA libtorch on the library path, or use Device = cpu."),
+            _ => cudaAvailable ? CUDA : CPU,
+        };
+        if (bf16 && device.type != TorchSharp.DeviceType.CUDA)
+            throw new InvalidOperationException(
+                "Bf16 = true needs a CUDA GPU: on the CPU bfloat16 matrix multiplications are slower than float32, so BertSharp " +
+                "refuses rather than silently slowing training down. Set Bf16 = false (--bf16 false) on this machine.");
+        return device;
+    }
+}
