@@ -5,4 +5,7 @@ using BertSharp.Cli.Commands;
 var root = new RootCommand("BertSharp: fine-tune and use BERT for text classification with TorchSharp.");
 root.Subcommands.Add(TokenizeCommand.Create());
 root.Subcommands.Add(PredictCommand.Create());
+root.Subcommands.Add(TrainCommand.Create());
+root.Subcommands.Add(EvaluateCommand.Create());
+root.Subcommands.Add(BenchCommand.Create());
 return CliRunner.Run(root, args);

@@ -21,5 +21,17 @@ internal static class SharedOptions
 
     public static Option<bool> Json() => new("--json") { Description = "Print one JSON object per input on standard output." };
 
+    public static Option<string> Dataset() => new("--dataset", "-d")
+    {
+        Description = "A Hub dataset id laid out like stanfordnlp/imdb, a folder with {split}.parquet/.csv/.jsonl, or a data file.",
+        DefaultValueFactory = _ => "stanfordnlp/imdb",
+    };
+
+    public static Option<int> DataSeed() => new("--data-seed")
+    {
+        Description = "Seed of the subset order (numpy's default_rng permutation, as datasets' shuffle(seed=) uses).",
+        DefaultValueFactory = _ => 42,
+    };
+
     public static Option<int?> MaxLength() => new("--max-length") { Description = "Truncate to this many tokens, [CLS] and [SEP] included (default: the model's maximum, 512 for BERT)." };
 }

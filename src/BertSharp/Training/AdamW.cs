@@ -14,6 +14,8 @@ namespace BertSharp.Training;
 public sealed class AdamW : IDisposable
 {
     private readonly List<Entry> _entries;
+    // One buffer, as large as the largest parameter, for the update's denominator: no allocation per step.
+    private Tensor? _scratch;
 
     private sealed class Entry(string name, Parameter parameter, double weightDecay)
     {
@@ -70,18 +72,31 @@ public sealed class AdamW : IDisposable
             if (entry.WeightDecay != 0) p.mul_(1 - learningRate * entry.WeightDecay);
             entry.ExpAvg.mul_(Beta1).add_(grad, alpha: 1 - Beta1);
             entry.ExpAvgSq!.mul_(Beta2).addcmul_(grad, grad, 1 - Beta2);
-            var denominator = (entry.ExpAvgSq.sqrt() / biasCorrection2Sqrt).add_(Epsilon);
+            var denominator = Scratch(p);
+            denominator.copy_(entry.ExpAvgSq).sqrt_().div_(biasCorrection2Sqrt).add_(Epsilon);
             p.addcdiv_(entry.ExpAvg, denominator, -stepSize);
         }
     }
 
     public void ZeroGrad()
     {
+        using var scope = NewDisposeScope();
         foreach (var entry in _entries)
         {
-            // Dropping the gradient (set_to_none, PyTorch's default) saves a kernel per parameter.
-            entry.Parameter.grad = null;
+            // Zeroing in place keeps the gradient buffers alive between steps; dropping them (PyTorch's set_to_none)
+            // would make the next backward pass allocate them again, which is costly for libtorch's CPU allocator.
+            entry.Parameter.grad?.zero_();
         }
+    }
+
+    private Tensor Scratch(Tensor like)
+    {
+        if (_scratch is null || _scratch.device != like.device || _scratch.dtype != like.dtype)
+        {
+            _scratch?.Dispose();
+            _scratch = empty(_entries.Max(e => e.Parameter.numel()), like.dtype, like.device).DetachFromDisposeScope();
+        }
+        return _scratch.narrow(0, 0, like.numel()).view(like.shape);
     }
 
     public void Save(string path)
@@ -131,6 +146,7 @@ public sealed class AdamW : IDisposable
 
     public void Dispose()
     {
+        _scratch?.Dispose();
         foreach (var e in _entries)
         {
             e.ExpAvg?.Dispose();

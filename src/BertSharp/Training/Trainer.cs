@@ -40,6 +40,7 @@ public sealed class Trainer : IDisposable
             throw new ArgumentException($"TrainingArguments: EvalStrategy is {args.EvalStrategy} but no evaluation dataset was given.");
         if (args.NumThreads is { } threads) set_num_threads(threads);
         Device = TrainingDevice.Resolve(args.Device, args.Bf16);
+        if (Device.type == TorchSharp.DeviceType.CPU) NativeAllocator.KeepFreedMemoryForReuse();
         Model.to(Device);
         Model.Precision.ComputeDtype = args.Bf16 ? ScalarType.BFloat16 : ScalarType.Float32;
         _collator = new DataCollatorWithPadding(tokenizer.PadTokenId);

@@ -1,0 +1,94 @@
+using System.CommandLine;
+using System.Text.Json;
+using BertSharp.Data;
+using BertSharp.Hub;
+using BertSharp.Modeling;
+using BertSharp.Tokenization;
+using BertSharp.Training;
+
+namespace BertSharp.Cli.Commands;
+
+/// <summary>
+/// <c>bertsharp bench</c>: throughput on real IMDb text with dynamic padding, printed as one JSON object.
+/// Tasks: <c>train</c> (optimizer steps), <c>eval</c> (forward passes), <c>tokenize</c> (single-threaded tokenizer).
+/// </summary>
+internal static class BenchCommand
+{
+    public static Command Create()
+    {
+        var task = new Argument<string>("task") { Description = "train, eval or tokenize." };
+        task.AcceptOnlyFromAmong("train", "eval", "tokenize");
+        var model = SharedOptions.Model("bert-base-uncased");
+        var config = new Option<FileInfo?>("--config") { Description = "A config.json to build a model with random weights (e.g. bert-base-uncased's shape) instead of loading --model's weights; the tokenizer still comes from --model." };
+        var dataset = SharedOptions.Dataset();
+        var split = new Option<string?>("--split") { Description = "Dataset split (default: train for train, test otherwise)." };
+        var samples = new Option<int>("--samples") { Description = "Reviews to use; 0 = the whole split.", DefaultValueFactory = _ => 0 };
+        var batchSize = new Option<int>("--batch-size") { DefaultValueFactory = _ => 32 };
+        var maxLength = new Option<int>("--max-length") { DefaultValueFactory = _ => 512 };
+        var epochs = new Option<double>("--epochs") { Description = "Training epochs over the samples.", DefaultValueFactory = _ => 1 };
+        var device = new Option<DeviceChoice>("--device") { DefaultValueFactory = _ => DeviceChoice.Auto };
+        var bf16 = new Option<bool>("--bf16");
+        var groupByLength = new Option<bool>("--group-by-length") { Description = "Batch similar lengths together (less padding)." };
+        var threads = new Option<int?>("--threads") { Description = "CPU threads for tensor operations." };
+        var command = new Command("bench", "Measure training, evaluation or tokenisation throughput; prints JSON.")
+        {
+            task, model, config, dataset, split, samples, batchSize, maxLength, epochs, device, bf16, groupByLength, threads,
+        };
+        command.SetAction(parse =>
+        {
+            var what = parse.GetValue(task)!;
+            using var hub = new HubClient();
+            var data = DatasetLoader.Load(parse.GetValue(dataset)!, parse.GetValue(split) ?? (what == "train" ? "train" : "test"), hub);
+            data = TrainCommand.Subset(data, parse.GetValue(samples), 42, "--samples");
+            var tokenizer = AutoTokenizer.FromPretrained(parse.GetValue(model)!, hub);
+            if (what == "tokenize")
+            {
+                var (reviews, seconds, perSecond, tokens) = TokenizerBenchmark.Run(tokenizer, data.Select(e => e.Text).ToList(), parse.GetValue(maxLength));
+                Print(new { task = what, reviews, seconds, reviews_per_second = perSecond, tokens, threads = 1 });
+                return 0;
+            }
+
+            if (parse.GetValue(threads) is { } n) TorchSharp.torch.set_num_threads(n);
+            TorchSharp.torch.manual_seed(42);
+            using var bert = parse.GetValue(config) is { } configFile
+                ? new BertForSequenceClassification(BertConfig.FromFile(configFile.FullName))
+                : BertForSequenceClassification.FromPretrained(parse.GetValue(model)!, data.NumLabels, new PretrainedOptions { Hub = hub, Log = _ => { } });
+            var args = new TrainingArguments
+            {
+                OutputDir = Path.Combine(Path.GetTempPath(), "bertsharp-bench"), SaveStrategy = IntervalStrategy.No, LoggingSteps = int.MaxValue,
+                PerDeviceTrainBatchSize = parse.GetValue(batchSize), PerDeviceEvalBatchSize = parse.GetValue(batchSize),
+                MaxLength = parse.GetValue(maxLength), NumTrainEpochs = parse.GetValue(epochs), Device = parse.GetValue(device),
+                Bf16 = parse.GetValue(bf16), GroupByLength = parse.GetValue(groupByLength), LearningRate = 2e-5, WeightDecay = 0.01,
+            };
+            using var trainer = new Trainer(bert, args, tokenizer, what == "train" ? data : null);
+            var common = new
+            {
+                task = what,
+                model = parse.GetValue(config)?.FullName ?? parse.GetValue(model),
+                parameters = bert.parameters().Sum(p => p.numel()),
+                device = trainer.Device.type.ToString().ToLowerInvariant(),
+                precision = args.Bf16 ? "bf16" : "fp32",
+                batch_size = args.PerDeviceTrainBatchSize,
+                max_length = args.MaxLength,
+                samples = data.Count,
+                threads = TorchSharp.torch.get_num_threads(),
+            };
+            if (what == "train")
+            {
+                var output = trainer.Train();
+                Print(new { common, train = output.Metrics });
+            }
+            else
+            {
+                trainer.Predict(data.Take(Math.Min(data.Count, args.PerDeviceEvalBatchSize * 2)), "warmup");
+                var output = trainer.Predict(data, "eval");
+                Print(new { common, eval = output.Metrics });
+            }
+            return 0;
+        });
+        return command;
+    }
+
+    private static void Print(object value) =>
+        Console.WriteLine(JsonSerializer.Serialize(value, new JsonSerializerOptions { WriteIndented = true }));
+}

@@ -1,0 +1,67 @@
+using System.CommandLine;
+using System.Text.Json;
+using BertSharp.Data;
+using BertSharp.Hub;
+using BertSharp.Modeling;
+using BertSharp.Tokenization;
+using BertSharp.Training;
+using Spectre.Console;
+
+namespace BertSharp.Cli.Commands;
+
+/// <summary><c>bertsharp evaluate</c>: accuracy, F1, precision, recall, loss and a confusion matrix of a fine-tuned model.</summary>
+internal static class EvaluateCommand
+{
+    public static Command Create()
+    {
+        var model = SharedOptions.Model();
+        var dataset = SharedOptions.Dataset();
+        var split = new Option<string>("--split") { Description = "The split to evaluate on.", DefaultValueFactory = _ => "test" };
+        var samples = new Option<int>("--samples") { Description = "Examples taken in the --data-seed shuffle order; 0 = the whole split.", DefaultValueFactory = _ => 0 };
+        var dataSeed = SharedOptions.DataSeed();
+        var batchSize = new Option<int>("--batch-size") { Description = "Examples per forward pass.", DefaultValueFactory = _ => 64 };
+        var maxLength = new Option<int>("--max-length") { Description = "Truncate reviews to this many tokens.", DefaultValueFactory = _ => 512 };
+        var device = new Option<DeviceChoice>("--device") { Description = "auto, cpu or cuda.", DefaultValueFactory = _ => DeviceChoice.Auto };
+        var bf16 = new Option<bool>("--bf16") { Description = "bfloat16 matrix multiplications (CUDA only)." };
+        var json = SharedOptions.Json();
+        var command = new Command("evaluate", "Evaluate a fine-tuned classifier on a dataset split.")
+        {
+            model, dataset, split, samples, dataSeed, batchSize, maxLength, device, bf16, json,
+        };
+        command.SetAction((parse, cancellationToken) =>
+        {
+            using var hub = new HubClient();
+            var (tokenizer, bert, data) = ConsoleProgress.WithDownloads(progress =>
+            {
+                var data = TrainCommand.Subset(DatasetLoader.Load(parse.GetValue(dataset)!, parse.GetValue(split)!, hub, progress),
+                    parse.GetValue(samples), parse.GetValue(dataSeed), "--samples");
+                var tokenizer = AutoTokenizer.FromPretrained(parse.GetValue(model)!, hub, progress);
+                var bert = BertForSequenceClassification.FromPretrained(parse.GetValue(model)!, options: new PretrainedOptions { Hub = hub, DownloadProgress = progress });
+                return (tokenizer, bert, data);
+            });
+            using var _ = bert;
+            var args = new TrainingArguments
+            {
+                OutputDir = Path.GetTempPath(), PerDeviceEvalBatchSize = parse.GetValue(batchSize), MaxLength = parse.GetValue(maxLength),
+                Device = parse.GetValue(device), Bf16 = parse.GetValue(bf16), SaveStrategy = IntervalStrategy.No,
+            };
+            using var trainer = new Trainer(bert, args, tokenizer);
+            var output = TrainingProgress.Run(trainer, t => t.Predict(data, "eval"));
+            if (parse.GetValue(json))
+            {
+                Console.WriteLine(JsonSerializer.Serialize(new { metrics = output.Metrics, confusion_matrix = output.Classification.ConfusionMatrix.ToArray() }));
+                return Task.FromResult(0);
+            }
+            Console.WriteLine(HfLogFormat.Format(output.Metrics));
+            var names = bert.Config.Id2Label;
+            var table = new Table().Title("confusion matrix (rows: true label, columns: predicted)").AddColumn("");
+            foreach (var name in names.Values) table.AddColumn(Markup.Escape(name));
+            var matrix = output.Classification.ConfusionMatrix;
+            for (var row = 0; row < matrix.NumLabels; row++)
+                table.AddRow([Markup.Escape(names[row]), .. Enumerable.Range(0, matrix.NumLabels).Select(c => matrix[row, c].ToString("N0"))]);
+            AnsiConsole.Write(table);
+            return Task.FromResult(0);
+        });
+        return command;
+    }
+}

@@ -1,0 +1,89 @@
+using System.CommandLine;
+using BertSharp.Data;
+using BertSharp.Hub;
+using BertSharp.Modeling;
+using BertSharp.Tokenization;
+using BertSharp.Training;
+using Spectre.Console;
+
+namespace BertSharp.Cli.Commands;
+
+/// <summary>
+/// <c>bertsharp train</c>: the seeds' fine-tuning run (bert-base-uncased on 2,000 / 500 IMDb reviews, 3 epochs, batch 16,
+/// learning rate 2e-5, weight decay 0.01, evaluation and a checkpoint each epoch) with every TrainingArguments field
+/// available as a flag.
+/// </summary>
+internal static class TrainCommand
+{
+    public static readonly TrainingArguments SeedDefaults = new()
+    {
+        OutputDir = "results",
+        EvalStrategy = IntervalStrategy.Epoch,
+        SaveStrategy = IntervalStrategy.Epoch,
+        LearningRate = 2e-5,
+        PerDeviceTrainBatchSize = 16,
+        PerDeviceEvalBatchSize = 16,
+        NumTrainEpochs = 3,
+        WeightDecay = 0.01,
+        LoggingSteps = 10,
+    };
+
+    public static Command Create()
+    {
+        var model = SharedOptions.Model("bert-base-uncased");
+        var dataset = SharedOptions.Dataset();
+        var trainSamples = new Option<int>("--train-samples") { Description = "Training reviews, taken in the order of dataset.shuffle(seed=--data-seed) like the Python tutorial; 0 = all.", DefaultValueFactory = _ => 2000 };
+        var evalSamples = new Option<int>("--eval-samples") { Description = "Evaluation reviews from the test split, same order; 0 = all.", DefaultValueFactory = _ => 500 };
+        var dataSeed = SharedOptions.DataSeed();
+        var resume = new Option<string?>("--resume-from-checkpoint") { Description = "A checkpoint-N folder to continue from, or 'last' for the newest in --output-dir." };
+        var training = new TrainingArgumentOptions(SeedDefaults);
+        var command = new Command("train", "Fine-tune a BERT model for text classification (defaults: the seeds' IMDb setup).")
+        {
+            model, dataset, trainSamples, evalSamples, dataSeed, resume,
+        };
+        foreach (var option in training.Options) command.Options.Add(option);
+        command.SetAction((parse, cancellationToken) =>
+        {
+            var args = training.Bind(parse);
+            args.Validate();
+            var resumeFrom = parse.GetValue(resume);
+            if (resumeFrom == "last")
+                resumeFrom = Trainer.LatestCheckpoint(args.OutputDir) ?? throw new CliUsageException($"--resume-from-checkpoint last: no checkpoint in {args.OutputDir}");
+
+            using var hub = new HubClient();
+            var (tokenizer, bert, train, eval) = ConsoleProgress.WithDownloads(progress =>
+            {
+                var train = Subset(DatasetLoader.Load(parse.GetValue(dataset)!, "train", hub, progress), parse.GetValue(trainSamples), parse.GetValue(dataSeed), "--train-samples");
+                var eval = args.EvalStrategy == IntervalStrategy.No && parse.GetValue(evalSamples) == 0 ? null
+                    : Subset(DatasetLoader.Load(parse.GetValue(dataset)!, "test", hub, progress), parse.GetValue(evalSamples), parse.GetValue(dataSeed), "--eval-samples");
+                var tokenizer = AutoTokenizer.FromPretrained(parse.GetValue(model)!, hub, progress);
+                var labels = train.LabelNames is { } names ? names.Select((n, i) => (n, i)).ToDictionary(x => x.i, x => x.n) : null;
+                // New layers (the classifier) are initialised from the seed, so the same flags give the same run.
+                TorchSharp.torch.manual_seed(args.Seed);
+                var bert = BertForSequenceClassification.FromPretrained(parse.GetValue(model)!, train.NumLabels,
+                    new PretrainedOptions { Hub = hub, DownloadProgress = progress, Id2Label = labels });
+                return (tokenizer, bert, train, eval);
+            });
+            using var _ = bert;
+            using var trainer = new Trainer(bert, args, tokenizer, train, eval);
+            AnsiConsole.MarkupLine($"[grey]device {trainer.Device.type.ToString().ToLowerInvariant()}, {(args.Bf16 ? "bf16" : "fp32")}; {train.Count:N0} training and {eval?.Count ?? 0:N0} evaluation examples; output in {Markup.Escape(Path.GetFullPath(args.OutputDir))}[/]");
+
+            var output = TrainingProgress.Run(trainer, t => t.Train(resumeFrom, cancellationToken));
+            // The final evaluation, as the tutorial's trainer.evaluate() prints it (the Logged handler prints it).
+            var final = eval is null ? new Dictionary<string, double>() : trainer.Evaluate();
+            trainer.SaveModel();
+            trainer.SaveMetrics(final.Concat(output.Metrics.Where(kv => kv.Key.StartsWith("train_"))).ToDictionary());
+            AnsiConsole.MarkupLine($"[green]Saved[/] the model, metrics.json and log_history.json to {Markup.Escape(Path.GetFullPath(args.OutputDir))}");
+            return Task.FromResult(0);
+        });
+        return command;
+    }
+
+    internal static TextClassificationDataset Subset(TextClassificationDataset data, int samples, int seed, string option)
+    {
+        if (samples < 0) throw new CliUsageException($"{option} must be 0 (all) or positive, got {samples}");
+        if (samples > data.Count) throw new CliUsageException($"{option} {samples} is more than the {data.Count:N0} rows of {data.Source}");
+        var shuffled = data.Shuffle((ulong)seed);
+        return samples == 0 ? shuffled : shuffled.Take(samples);
+    }
+}
