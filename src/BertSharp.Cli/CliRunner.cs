@@ -33,7 +33,7 @@ public static class CliRunner
 
     public static bool IsUserError(Exception e) => e is CliUsageException or FileNotFoundException or DirectoryNotFoundException
         or InvalidDataException or SafetensorsFormatException or HubException or JsonException or NotSupportedException
-        or ArgumentException or UnauthorizedAccessException or IOException;
+        or ArgumentException or UnauthorizedAccessException or IOException or BertSharp.Training.TrainingDivergedException;
 
     private static string Describe(Exception e) => e switch
     {

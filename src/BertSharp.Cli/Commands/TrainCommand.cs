@@ -46,6 +46,7 @@ internal static class TrainCommand
         {
             var args = training.Bind(parse);
             args.Validate();
+            TrainingDevice.Resolve(args.Device, args.Bf16); // before any download: a wrong device should fail at once
             var resumeFrom = parse.GetValue(resume);
             if (resumeFrom == "last")
                 resumeFrom = Trainer.LatestCheckpoint(args.OutputDir) ?? throw new CliUsageException($"--resume-from-checkpoint last: no checkpoint in {args.OutputDir}");

@@ -12,13 +12,13 @@ public static class TrainingDevice
         {
             DeviceChoice.Cpu => CPU,
             DeviceChoice.Cuda when cudaAvailable => CUDA,
-            DeviceChoice.Cuda => throw new InvalidOperationException(
+            DeviceChoice.Cuda => throw new NotSupportedException(
                 "Device = cuda, but TorchSharp sees no CUDA GPU. Build with -p:TorchBackend=cuda (TorchSharp-cuda-linux) or " +
                 "-p:TorchBackend=system with a CUDA libtorch on the library path, or use Device = cpu."),
             _ => cudaAvailable ? CUDA : CPU,
         };
         if (bf16 && device.type != TorchSharp.DeviceType.CUDA)
-            throw new InvalidOperationException(
+            throw new NotSupportedException(
                 "Bf16 = true needs a CUDA GPU: on the CPU bfloat16 matrix multiplications are slower than float32, so BertSharp " +
                 "refuses rather than silently slowing training down. Set Bf16 = false (--bf16 false) on this machine.");
         return device;

@@ -79,3 +79,20 @@ public class CliTests
         Assert.Contains("predict", result.Stdout);
     }
 }
+
+public class CliHubTests
+{
+    [Fact]
+    public void TokenizeByHubIdThroughAPlainStaticServer()
+    {
+        using var server = new LoopbackHubServer(SharedFiles.HubMirror, LoopbackHubMode.Plain);
+        using var cache = new TempDirectory();
+        var result = CliProcess.Run(["tokenize", "--model", "bert-base-uncased", "--text", "HELLO world", "--json"],
+            new Dictionary<string, string?> { ["HF_ENDPOINT"] = server.Endpoint, ["HF_HUB_CACHE"] = cache.Path, ["HF_HUB_OFFLINE"] = "0" });
+        Assert.True(result.ExitCode == 0, result.Stderr);
+        using var doc = System.Text.Json.JsonDocument.Parse(result.Stdout);
+        Assert.Equal([101, 7592, 2088, 102], doc.RootElement.GetProperty("input_ids").EnumerateArray().Select(x => x.GetInt32()));
+        // bert-base-uncased on the mirror has vocab.txt and no tokenizer.json: the optional file's 404 must not fail.
+        Assert.True(server.RequestCount("/bert-base-uncased/resolve/main/vocab.txt", "GET") == 1);
+    }
+}

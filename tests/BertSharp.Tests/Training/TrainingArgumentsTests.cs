@@ -59,7 +59,7 @@ public class TrainingArgumentsTests
     [Fact]
     public void Bf16OnACpuOnlyMachineIsAClearError()
     {
-        var error = Assert.Throws<InvalidOperationException>(() => TrainingDevice.Resolve(DeviceChoice.Cpu, bf16: true));
+        var error = Assert.Throws<NotSupportedException>(() => TrainingDevice.Resolve(DeviceChoice.Cpu, bf16: true));
         Assert.Contains("Bf16 = true needs a CUDA GPU", error.Message);
     }
 }

@@ -1,0 +1,99 @@
+using System.Text.Json;
+using BertSharp.Tests.TestSupport;
+
+namespace BertSharp.Tests.Cli;
+
+/// <summary><c>bertsharp train / evaluate / bench</c> end to end, with the model and IMDb coming through a loopback Hub.</summary>
+public class CliTrainingTests
+{
+    private static Dictionary<string, string?> HubEnvironment(LoopbackHubServer server, TempDirectory cache) => new()
+    {
+        ["HF_ENDPOINT"] = server.Endpoint,
+        ["HF_HUB_CACHE"] = cache.Path,
+        ["HF_HUB_OFFLINE"] = "0",
+    };
+
+    [Fact]
+    public void TrainFromTheHubWritesModelMetricsLogsAndCheckpointsThenEvaluateReadsThem()
+    {
+        using var server = new LoopbackHubServer(SharedFiles.HubMirror, LoopbackHubMode.Hub);
+        using var cache = new TempDirectory();
+        using var output = new TempDirectory();
+        var train = CliProcess.Run([
+            "train", "--model", "standin/bert-tiny-imdb-mlm", "--dataset", "stanfordnlp/imdb",
+            "--train-samples", "32", "--eval-samples", "16", "--num-train-epochs", "1", "--max-length", "32",
+            "--per-device-train-batch-size", "8", "--learning-rate", "1e-4", "--logging-steps", "2", "--output-dir", output.Path,
+        ], HubEnvironment(server, cache));
+        Assert.True(train.ExitCode == 0, train.Stderr + train.Stdout);
+        Assert.Contains("{'loss': ", train.Stdout);
+        Assert.Contains("'grad_norm': ", train.Stdout);
+        Assert.Contains("'eval_accuracy': ", train.Stdout);
+        Assert.Contains("'train_runtime': ", train.Stdout);
+        foreach (var file in new[] { "config.json", "model.safetensors", "vocab.txt", "metrics.json", "log_history.json" })
+            Assert.True(File.Exists(output.File(file)), $"{file} missing");
+        Assert.True(Directory.Exists(output.File("checkpoint-4")));
+        using (var metrics = JsonDocument.Parse(File.ReadAllText(output.File("metrics.json"))))
+        {
+            Assert.InRange(metrics.RootElement.GetProperty("eval_accuracy").GetDouble(), 0, 1);
+            Assert.True(metrics.RootElement.TryGetProperty("train_samples_per_second", out _));
+        }
+        using (var config = JsonDocument.Parse(File.ReadAllText(output.File("config.json"))))
+            Assert.Equal("pos", config.RootElement.GetProperty("id2label").GetProperty("1").GetString());
+        // Both the model and the dataset went through the Hub cache, laid out like huggingface_hub's.
+        Assert.True(Directory.Exists(Path.Combine(cache.Path, "models--standin--bert-tiny-imdb-mlm", "snapshots")));
+        Assert.True(Directory.Exists(Path.Combine(cache.Path, "datasets--stanfordnlp--imdb", "snapshots")));
+
+        var evaluate = CliProcess.Run(["evaluate", "--model", output.Path, "--dataset", SharedFiles.Path("data", "imdb"), "--samples", "24", "--max-length", "32", "--json"]);
+        Assert.True(evaluate.ExitCode == 0, evaluate.Stderr);
+        using var result = JsonDocument.Parse(evaluate.Stdout);
+        Assert.Equal(24, result.RootElement.GetProperty("confusion_matrix").EnumerateArray().SelectMany(r => r.EnumerateArray()).Sum(x => x.GetInt64()));
+        Assert.InRange(result.RootElement.GetProperty("metrics").GetProperty("eval_f1").GetDouble(), 0, 1);
+    }
+
+    [Fact]
+    public void BenchPrintsThroughputAsJson()
+    {
+        var tokenize = CliProcess.Run(["bench", "tokenize", "--model", SharedFiles.TinyModelDir, "--dataset", SharedFiles.Path("data", "imdb"), "--samples", "200"]);
+        Assert.True(tokenize.ExitCode == 0, tokenize.Stderr);
+        using (var doc = JsonDocument.Parse(tokenize.Stdout))
+        {
+            Assert.Equal(200, doc.RootElement.GetProperty("reviews").GetInt32());
+            Assert.True(doc.RootElement.GetProperty("reviews_per_second").GetDouble() > 0);
+        }
+        var train = CliProcess.Run(["bench", "train", "--model", SharedFiles.TinyModelDir, "--dataset", SharedFiles.Path("data", "imdb"),
+            "--samples", "16", "--batch-size", "8", "--max-length", "32", "--device", "cpu"]);
+        Assert.True(train.ExitCode == 0, train.Stderr);
+        using var trainDoc = JsonDocument.Parse(train.Stdout);
+        Assert.Equal("fp32", trainDoc.RootElement.GetProperty("common").GetProperty("precision").GetString());
+        Assert.True(trainDoc.RootElement.GetProperty("train").GetProperty("train_samples_per_second").GetDouble() > 0);
+    }
+
+    [Theory]
+    [InlineData(new[] { "train", "--learning-rate", "-1" }, "LearningRate must be a positive number")]
+    [InlineData(new[] { "train", "--load-best-model-at-end", "--eval-strategy", "no" }, "LoadBestModelAtEnd needs an EvalStrategy")]
+    [InlineData(new[] { "train", "--bf16", "--device", "cpu" }, "Bf16 = true needs a CUDA GPU")]
+    [InlineData(new[] { "train", "--train-samples", "999999", "--dataset", "IMDB" }, "more than the 25,000 rows")]
+    [InlineData(new[] { "evaluate", "--model", "MODEL", "--dataset", "IMDB", "--split", "validation" }, "no 'validation' split")]
+    public void BadTrainingInputIsOneClearLine(string[] args, string expected)
+    {
+        var result = CliProcess.Run(args.Select(a => a switch
+        {
+            "MODEL" => SharedFiles.TinyModelDir,
+            "IMDB" => SharedFiles.Path("data", "imdb"),
+            _ => a,
+        }).Concat(args[0] == "train" ? ["--model", SharedFiles.TinyModelDir, "--output-dir", Path.Combine(Path.GetTempPath(), "bertsharp-unused")] : []));
+        Assert.Equal(1, result.ExitCode);
+        Assert.Contains(expected, result.Stderr);
+        Assert.DoesNotContain("   at ", result.Stderr);
+    }
+
+    [Fact]
+    public void TrainHelpDocumentsEveryTrainingArgument()
+    {
+        var help = CliProcess.Run(["train", "--help"]);
+        Assert.Equal(0, help.ExitCode);
+        foreach (var flag in new[] { "--per-device-train-batch-size", "--learning-rate", "--weight-decay", "--eval-strategy", "--warmup-ratio", "--bf16", "--early-stopping-patience", "--train-samples" })
+            Assert.Contains(flag, help.Stdout);
+        Assert.Contains("Peak learning rate of AdamW", help.Stdout);
+    }
+}
