@@ -8,4 +8,5 @@ root.Subcommands.Add(PredictCommand.Create());
 root.Subcommands.Add(TrainCommand.Create());
 root.Subcommands.Add(EvaluateCommand.Create());
 root.Subcommands.Add(BenchCommand.Create());
+root.Subcommands.Add(ChartsCommand.Create());
 return CliRunner.Run(root, args);

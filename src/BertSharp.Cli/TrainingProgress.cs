@@ -11,7 +11,7 @@ internal static class TrainingProgress
 {
     public static T Run<T>(Trainer trainer, Func<Trainer, T> work)
     {
-        trainer.Logged += entry => Console.WriteLine(HfLogFormat.Format(entry));
+        trainer.Logged += entry => Console.WriteLine(LogFormat.Format(entry));
         if (!AnsiConsole.Profile.Capabilities.Interactive) return work(trainer);
 
         T result = default!;

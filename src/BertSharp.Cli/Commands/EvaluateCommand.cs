@@ -52,7 +52,7 @@ internal static class EvaluateCommand
                 Console.WriteLine(JsonSerializer.Serialize(new { metrics = output.Metrics, confusion_matrix = output.Classification.ConfusionMatrix.ToArray() }));
                 return Task.FromResult(0);
             }
-            Console.WriteLine(HfLogFormat.Format(output.Metrics));
+            Console.WriteLine(LogFormat.Format(output.Metrics));
             var names = bert.Config.Id2Label;
             var table = new Table().Title("confusion matrix (rows: true label, columns: predicted)").AddColumn("");
             foreach (var name in names.Values) table.AddColumn(Markup.Escape(name));

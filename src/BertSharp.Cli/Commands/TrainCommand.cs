@@ -1,4 +1,5 @@
 using System.CommandLine;
+using BertSharp.Charts;
 using BertSharp.Data;
 using BertSharp.Hub;
 using BertSharp.Modeling;
@@ -74,7 +75,9 @@ internal static class TrainCommand
             var final = eval is null ? new Dictionary<string, double>() : trainer.Evaluate();
             trainer.SaveModel();
             trainer.SaveMetrics(final.Concat(output.Metrics.Where(kv => kv.Key.StartsWith("train_"))).ToDictionary());
-            AnsiConsole.MarkupLine($"[green]Saved[/] the model, metrics.json and log_history.json to {Markup.Escape(Path.GetFullPath(args.OutputDir))}");
+            var charts = TrainingReport.SaveHtml(args.OutputDir, trainer.State.LogHistory, trainer.LastEvaluation?.Classification.ConfusionMatrix,
+                bert.Config.Id2Label.Values.ToList());
+            AnsiConsole.MarkupLine($"[green]Saved[/] the model, metrics.json, log_history.json and {charts.Count} charts (HTML) to {Markup.Escape(Path.GetFullPath(args.OutputDir))}");
             return Task.FromResult(0);
         });
         return command;

@@ -130,13 +130,28 @@ public static partial class ChartRenderer
         CancellationToken cancellationToken = default) =>
         SavePngAsync(chart, path, width, height, chromiumPath, ChromiumTimeout, cancellationToken);
 
-    internal static async Task SavePngAsync(GenericChart chart, string path, int width, int height, string? chromiumPath, TimeSpan timeout,
+    internal static Task SavePngAsync(GenericChart chart, string path, int width, int height, string? chromiumPath, TimeSpan timeout,
         CancellationToken cancellationToken)
     {
         ArgumentNullException.ThrowIfNull(chart);
         ArgumentException.ThrowIfNullOrWhiteSpace(path);
         ArgumentOutOfRangeException.ThrowIfNegativeOrZero(width);
         ArgumentOutOfRangeException.ThrowIfNegativeOrZero(height);
+        return HtmlToPngAsync(StandaloneHtml(chart, inlinePlotlyJs: true, width, height, staticImage: true), path, width, height, chromiumPath, timeout, cancellationToken);
+    }
+
+    /// <summary>
+    /// Screenshots a self-contained HTML page (no network: every host fails to resolve) at
+    /// <paramref name="width"/> × <paramref name="height"/> with headless Chromium, for pictures that are not
+    /// plotly charts, such as a training log.
+    /// </summary>
+    public static Task HtmlToPngAsync(string html, string path, int width, int height, string? chromiumPath = null, CancellationToken cancellationToken = default) =>
+        HtmlToPngAsync(html, path, width, height, chromiumPath, ChromiumTimeout, cancellationToken);
+
+    private static async Task HtmlToPngAsync(string html, string path, int width, int height, string? chromiumPath, TimeSpan timeout,
+        CancellationToken cancellationToken)
+    {
+        ArgumentException.ThrowIfNullOrWhiteSpace(path);
         var chromium = ResolveChromium(chromiumPath);
 
         var work = Path.Combine(Path.GetTempPath(), $"bertsharp-png-{Guid.NewGuid():N}");
@@ -150,8 +165,7 @@ public static partial class ChartRenderer
             // The page fixes the figure's size: headless Chromium lays the page out in a viewport smaller than
             // --window-size (it subtracts room for browser UI it does not draw), so "fill the window" would leave a
             // white band at the bottom of the screenshot.
-            await File.WriteAllTextAsync(page, StandaloneHtml(chart, inlinePlotlyJs: true, width, height, staticImage: true),
-                new UTF8Encoding(false), cancellationToken).ConfigureAwait(false);
+            await File.WriteAllTextAsync(page, html, new UTF8Encoding(false), cancellationToken).ConfigureAwait(false);
 
             string[] arguments =
             [

@@ -53,6 +53,19 @@ public sealed class ConfusionMatrix
         return new ConfusionMatrix(counts);
     }
 
+    /// <summary>A matrix from saved counts (rows: true label, columns: predicted), e.g. confusion_matrix.json.</summary>
+    public static ConfusionMatrix FromCounts(IReadOnlyList<IReadOnlyList<long>> counts)
+    {
+        var n = counts.Count;
+        if (n == 0 || counts.Any(row => row.Count != n))
+            throw new ArgumentException($"A confusion matrix must be square and non-empty; got {n} rows of lengths [{string.Join(", ", counts.Select(r => r.Count))}].");
+        var matrix = new long[n, n];
+        for (var t = 0; t < n; t++)
+            for (var p = 0; p < n; p++)
+                matrix[t, p] = counts[t][p] >= 0 ? counts[t][p] : throw new ArgumentException($"Count [{t}, {p}] is negative: {counts[t][p]}.");
+        return new ConfusionMatrix(matrix);
+    }
+
     /// <summary>Precision, recall and F1 of one class; 0 where a denominator is 0 (scikit-learn's zero_division=0).</summary>
     public (double Precision, double Recall, double F1) PrecisionRecallF1(int label)
     {

@@ -54,6 +54,9 @@ public sealed class Trainer : IDisposable
     public Device Device { get; }
     public TrainerState State { get; private set; } = new();
 
+    /// <summary>The outputs of the latest <see cref="Evaluate"/>, with its confusion matrix.</summary>
+    public PredictionOutput? LastEvaluation { get; private set; }
+
     /// <summary>Every entry added to the log history: training logs, evaluations, the final summary.</summary>
     public event Action<IReadOnlyDictionary<string, double>>? Logged;
     public event Action<StepProgress>? StepCompleted;
@@ -221,6 +224,7 @@ public sealed class Trainer : IDisposable
     public Dictionary<string, double> Evaluate(TextClassificationDataset? dataset = null, string metricKeyPrefix = "eval")
     {
         var output = Predict(dataset ?? EvalDataset ?? throw new InvalidOperationException("No evaluation dataset: pass one to Evaluate."), metricKeyPrefix);
+        LastEvaluation = output;
         var metrics = new Dictionary<string, double>(output.Metrics) { ["epoch"] = State.Epoch, ["step"] = State.GlobalStep };
         Log(metrics);
         return metrics;
@@ -287,12 +291,21 @@ public sealed class Trainer : IDisposable
         Tokenizer.SavePretrained(directory);
     }
 
-    /// <summary>Writes metrics.json (the given final metrics) and log_history.json (every log entry) to OutputDir.</summary>
+    /// <summary>
+    /// Writes metrics.json (the given final metrics), log_history.json (every log entry) and, after an evaluation,
+    /// confusion_matrix.json (rows: true label, columns: predicted) to OutputDir.
+    /// </summary>
     public void SaveMetrics(IReadOnlyDictionary<string, double> metrics)
     {
         var options = new JsonSerializerOptions { WriteIndented = true };
         AtomicFile.WriteAllText(Path.Combine(Args.OutputDir, "metrics.json"), JsonSerializer.Serialize(metrics, options) + "\n");
         AtomicFile.WriteAllText(Path.Combine(Args.OutputDir, "log_history.json"), TrainerState.LogHistoryJson(State.LogHistory).ToJsonString(options) + "\n");
+        if (LastEvaluation is { } evaluation)
+            AtomicFile.WriteAllText(Path.Combine(Args.OutputDir, "confusion_matrix.json"), JsonSerializer.Serialize(new
+            {
+                labels = Enumerable.Range(0, Model.Config.NumLabels).Select(i => Model.Config.Id2Label[i]).ToArray(),
+                matrix = evaluation.Classification.ConfusionMatrix.ToArray(),
+            }, options) + "\n");
     }
 
     private void Log(Dictionary<string, double> entry)

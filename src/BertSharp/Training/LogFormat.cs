@@ -1,9 +1,9 @@
 using System.Globalization;
 
-namespace BertSharp.Cli;
+namespace BertSharp.Training;
 
 /// <summary>Log entries printed as the Hugging Face Trainer prints them: a Python dict literal.</summary>
-internal static class HfLogFormat
+public static class LogFormat
 {
     public static string Format(IReadOnlyDictionary<string, double> entry) =>
         "{" + string.Join(", ", entry.Where(kv => kv.Key != "step").Select(kv => $"'{kv.Key}': {Number(kv.Key, kv.Value)}")) + "}";
