@@ -5,4 +5,5 @@ using BertSharp.Cli.Commands;
 var root = new RootCommand("BertSharp: fine-tune and use BERT for text classification with TorchSharp.");
 root.Subcommands.Add(TokenizeCommand.Create());
 root.Subcommands.Add(PredictCommand.Create());
+root.Subcommands.Add(NotebookCommand.Create());
 return CliRunner.Run(root, args);
