@@ -9,4 +9,5 @@ root.Subcommands.Add(TrainCommand.Create());
 root.Subcommands.Add(EvaluateCommand.Create());
 root.Subcommands.Add(BenchCommand.Create());
 root.Subcommands.Add(ChartsCommand.Create());
+root.Subcommands.Add(NotebookCommand.Create());
 return CliRunner.Run(root, args);

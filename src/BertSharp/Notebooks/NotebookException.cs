@@ -1,0 +1,10 @@
+namespace BertSharp.Notebooks;
+
+/// <summary>
+/// A notebook that cannot be run as given: a cell in another kernel, an unsupported magic command or package, an
+/// unknown parameter. Raised before any cell runs; the message names the notebook and, where it applies, the cell.
+/// </summary>
+public class NotebookException(string message) : Exception(message);
+
+/// <summary>A file that is not a readable nbformat 4 notebook (malformed JSON, missing or mistyped fields).</summary>
+public sealed class NotebookFormatException(string message) : NotebookException(message);
