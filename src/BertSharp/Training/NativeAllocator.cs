@@ -30,6 +30,34 @@ public static class NativeAllocator
         }
     }
 
+    /// <summary>
+    /// Bytes the C heap has handed out and not yet freed (glibc's mallinfo2: in-use heap plus mmapped blocks), or null
+    /// where that is not available. Unlike resident memory it does not include freed memory kept for reuse, so it
+    /// shows a leak of native tensors directly.
+    /// </summary>
+    public static long? BytesInUse()
+    {
+        if (!OperatingSystem.IsLinux()) return null;
+        try
+        {
+            var info = mallinfo2();
+            return (long)(info.uordblks + info.hblkhd);
+        }
+        catch (Exception e) when (e is DllNotFoundException or EntryPointNotFoundException)
+        {
+            return null;
+        }
+    }
+
+    [StructLayout(LayoutKind.Sequential)]
+    private struct MallInfo2
+    {
+        public nuint arena, ordblks, smblks, hblks, hblkhd, usmblks, fsmblks, uordblks, fordblks, keepcost;
+    }
+
+    [DllImport("libc", EntryPoint = "mallinfo2")]
+    private static extern MallInfo2 mallinfo2();
+
     [DllImport("libc", EntryPoint = "mallopt")]
     private static extern int mallopt(int param, int value);
 }
