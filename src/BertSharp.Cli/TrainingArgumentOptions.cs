@@ -1,7 +1,6 @@
 using System.CommandLine;
 using System.Reflection;
 using System.Text;
-using System.Xml.Linq;
 using BertSharp.Training;
 
 namespace BertSharp.Cli;
@@ -19,12 +18,10 @@ internal sealed class TrainingArgumentOptions
     public TrainingArgumentOptions(TrainingArguments defaults)
     {
         _defaults = defaults;
-        var docs = XmlSummaries(typeof(TrainingArguments).Assembly);
-        foreach (var property in typeof(TrainingArguments).GetProperties(BindingFlags.Public | BindingFlags.Instance))
+        foreach (var property in TrainingArgumentsDocs.Properties)
         {
-            if (property.SetMethod is null || property.GetCustomAttribute<System.Text.Json.Serialization.JsonIgnoreAttribute>() is not null) continue;
             var option = (Option)Activator.CreateInstance(typeof(Option<>).MakeGenericType(property.PropertyType), "--" + KebabCase(property.Name), Array.Empty<string>())!;
-            docs.TryGetValue($"P:{typeof(TrainingArguments).FullName}.{property.Name}", out var summary);
+            var summary = TrainingArgumentsDocs.Summary(property);
             var defaultValue = property.GetValue(defaults);
             option.Description = $"{summary} [default: {FormatDefault(defaultValue)}]";
             _options.Add((property, option));
@@ -55,7 +52,7 @@ internal sealed class TrainingArgumentOptions
         var text = new StringBuilder();
         for (var i = 0; i < name.Length; i++)
         {
-            // A digit run ends a word too: AdamBeta1 → adam-beta1, Bf16 → bf16.
+            // Digits stay with their word: AdamBeta1 → adam-beta1, Bf16 → bf16.
             if (char.IsUpper(name[i]) && i > 0) text.Append('-');
             text.Append(char.ToLowerInvariant(name[i]));
         }
@@ -70,13 +67,4 @@ internal sealed class TrainingArgumentOptions
         bool b => b ? "true" : "false",
         _ => value.ToString()!,
     };
-
-    private static Dictionary<string, string> XmlSummaries(Assembly assembly)
-    {
-        var path = Path.ChangeExtension(assembly.Location, ".xml");
-        if (!File.Exists(path)) return new();
-        return XDocument.Load(path).Descendants("member")
-            .Where(m => m.Attribute("name") is not null && m.Element("summary") is not null)
-            .ToDictionary(m => m.Attribute("name")!.Value, m => string.Join(" ", m.Element("summary")!.Value.Split((char[]?)null, StringSplitOptions.RemoveEmptyEntries)));
-    }
 }
