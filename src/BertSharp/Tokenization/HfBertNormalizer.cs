@@ -115,17 +115,7 @@ internal sealed class HfBertNormalizer : MsNormalizer
                 var cls = Classify(cp);
                 if ((cls & CharClass.NonspacingMark) != 0)
                     continue;
-                if (Lowercase)
-                {
-                    if ((cls & CharClass.LowerExpands) != 0)
-                    {
-                        foreach (int x in LowerExpansion(cp))
-                            w += new Rune(x).EncodeToUtf16(output[w..]);
-                        continue;
-                    }
-                    cp = ToLower(cp);
-                }
-                w += new Rune(cp).EncodeToUtf16(output[w..]);
+                w += WriteCased(cp, cls, output[w..]);
             }
             return new string(output[..w]);
         }
@@ -135,6 +125,17 @@ internal sealed class HfBertNormalizer : MsNormalizer
             if (rented is not null)
                 ArrayPool<char>.Shared.Return(rented);
         }
+    }
+
+    /// <summary>Writes one code point, lower-cased when the model is uncased (one or more chars); returns chars written.</summary>
+    private int WriteCased(int cp, CharClass cls, Span<char> output)
+    {
+        if (!Lowercase) return new Rune(cp).EncodeToUtf16(output);
+        if ((cls & CharClass.LowerExpands) == 0) return new Rune(ToLower(cp)).EncodeToUtf16(output);
+        var written = 0;
+        foreach (int x in LowerExpansion(cp))
+            written += new Rune(x).EncodeToUtf16(output[written..]);
+        return written;
     }
 
     private string StripAndLower(ReadOnlySpan<char> text)
@@ -161,17 +162,7 @@ internal sealed class HfBertNormalizer : MsNormalizer
                 var cls = Classify(cp);
                 if (StripAccents && (cls & CharClass.NonspacingMark) != 0)
                     continue;
-                if (Lowercase)
-                {
-                    if ((cls & CharClass.LowerExpands) != 0)
-                    {
-                        foreach (int x in LowerExpansion(cp))
-                            w += new Rune(x).EncodeToUtf16(output[w..]);
-                        continue;
-                    }
-                    cp = ToLower(cp);
-                }
-                w += new Rune(cp).EncodeToUtf16(output[w..]);
+                w += WriteCased(cp, cls, output[w..]);
             }
             return new string(output[..w]);
         }
