@@ -75,9 +75,8 @@ public sealed class Trainer : IDisposable
         if (Device.type == TorchSharp.DeviceType.CUDA) cuda.manual_seed_all(Args.Seed);
 
         var train = Tokenized(trainDataset);
-        var batchesPerEpoch = (train.Count + Args.PerDeviceTrainBatchSize - 1) / Args.PerDeviceTrainBatchSize;
-        var updatesPerEpoch = Math.Max(1, (batchesPerEpoch + Args.GradientAccumulationSteps - 1) / Args.GradientAccumulationSteps);
-        var maxSteps = Args.MaxSteps > 0 ? Args.MaxSteps : (int)Math.Ceiling(Args.NumTrainEpochs * updatesPerEpoch);
+        var updatesPerEpoch = Args.UpdateStepsPerEpoch(train.Count);
+        var maxSteps = Args.TotalOptimizerSteps(train.Count);
         var numEpochs = (int)Math.Ceiling((double)maxSteps / updatesPerEpoch);
         var schedule = LearningRateSchedule.FromArguments(Args, maxSteps);
 

@@ -112,6 +112,17 @@ public sealed record TrainingArguments
     /// <summary>Worker threads for CPU tensor operations; null leaves TorchSharp's default (one per core).</summary>
     public int? NumThreads { get; init; }
 
+    /// <summary>Optimizer steps in one pass over <paramref name="trainExamples"/> examples (at least 1).</summary>
+    public int UpdateStepsPerEpoch(int trainExamples)
+    {
+        var batches = (trainExamples + PerDeviceTrainBatchSize - 1) / PerDeviceTrainBatchSize;
+        return Math.Max(1, (batches + GradientAccumulationSteps - 1) / GradientAccumulationSteps);
+    }
+
+    /// <summary>All optimizer steps of a run over <paramref name="trainExamples"/> examples: MaxSteps, else epochs × steps per epoch.</summary>
+    public int TotalOptimizerSteps(int trainExamples) =>
+        MaxSteps > 0 ? MaxSteps : (int)Math.Ceiling(NumTrainEpochs * UpdateStepsPerEpoch(trainExamples));
+
     /// <summary>The metric name with its "eval_" prefix, as it appears in the log history.</summary>
     [JsonIgnore]
     public string BestMetricKey => MetricForBestModel is null ? "eval_loss"
