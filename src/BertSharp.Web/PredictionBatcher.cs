@@ -179,6 +179,8 @@ public sealed class PredictionBatcher : IDisposable
         }
         finally
         {
+            // Whatever ended the loop, later callers must be refused rather than wait for a worker that is gone.
+            _queue.Writer.TryComplete();
             var stopped = new ObjectDisposedException(nameof(PredictionBatcher), "The prediction batcher stopped before this request ran.");
             carried?.Completion.TrySetException(stopped);
             while (reader.TryRead(out var left)) left.Completion.TrySetException(stopped);

@@ -176,7 +176,8 @@ public class WebEndToEndTests(WebModelFixture model)
         {
             var result = CliProcess.Run(["serve", "--model", model.ModelDir, .. args]);
             Assert.True(result.ExitCode == 1, result.Stderr + result.Stdout);
-            Assert.Equal($"error: {message}", result.Stderr.Trim().Split('\n')[^1].Trim()[..($"error: {message}".Length)]);
+            var line = Assert.Single(result.Stderr.Split('\n', StringSplitOptions.RemoveEmptyEntries));
+            Assert.StartsWith($"error: {message}", line);
         }
 
         // A port that is already taken.

@@ -7,6 +7,7 @@ using BertSharp.Training;
 using BertSharp.Web;
 using Microsoft.AspNetCore.Builder;
 using Microsoft.AspNetCore.TestHost;
+using Microsoft.Extensions.Logging;
 using static TorchSharp.torch;
 
 namespace BertSharp.Tests.Web;
@@ -83,7 +84,15 @@ public sealed class InProcessServer : IAsyncDisposable
 
     public static async Task<InProcessServer> StartAsync(WebAppOptions options)
     {
-        var app = WebApp.Build(options with { ConfigureBuilder = builder => builder.WebHost.UseTestServer() });
+        var app = WebApp.Build(options with
+        {
+            ConfigureBuilder = builder =>
+            {
+                builder.WebHost.UseTestServer();
+                // The failure tests log stack traces on purpose; keep the test output for real failures.
+                builder.Logging.ClearProviders();
+            },
+        });
         await app.StartAsync();
         return new InProcessServer(app);
     }
