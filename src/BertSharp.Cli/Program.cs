@@ -10,4 +10,5 @@ root.Subcommands.Add(EvaluateCommand.Create());
 root.Subcommands.Add(BenchCommand.Create());
 root.Subcommands.Add(ChartsCommand.Create());
 root.Subcommands.Add(NotebookCommand.Create());
+root.Subcommands.Add(ServeCommand.Create());
 return CliRunner.Run(root, args);

@@ -10,20 +10,21 @@ namespace BertSharp.Cli.Commands;
 
 /// <summary>
 /// <c>bertsharp bench</c>: throughput on real IMDb text with dynamic padding, printed as one JSON object.
-/// Tasks: <c>train</c> (optimizer steps), <c>eval</c> (forward passes), <c>tokenize</c> (single-threaded tokenizer).
+/// Tasks: <c>train</c> (optimizer steps), <c>eval</c> (forward passes), <c>tokenize</c> (single-threaded tokenizer),
+/// <c>serve</c> (the web app under concurrent HTTP load on loopback, see <see cref="ServeBench"/>).
 /// </summary>
 internal static class BenchCommand
 {
     public static Command Create()
     {
-        var task = new Argument<string>("task") { Description = "train, eval or tokenize." };
-        task.AcceptOnlyFromAmong("train", "eval", "tokenize");
+        var task = new Argument<string>("task") { Description = "train, eval, tokenize or serve." };
+        task.AcceptOnlyFromAmong("train", "eval", "tokenize", "serve");
         var model = SharedOptions.Model("bert-base-uncased");
         var config = new Option<FileInfo?>("--config") { Description = "A config.json to build a model with random weights (e.g. bert-base-uncased's shape) instead of loading --model's weights; the tokenizer still comes from --model." };
         var dataset = SharedOptions.Dataset();
         var split = new Option<string?>("--split") { Description = "Dataset split (default: train for train, test otherwise)." };
         var samples = new Option<int>("--samples") { Description = "Reviews to use; 0 = the whole split.", DefaultValueFactory = _ => 0 };
-        var batchSize = new Option<int>("--batch-size") { DefaultValueFactory = _ => 32 };
+        var batchSize = new Option<int>("--batch-size") { Description = "Texts per forward pass (serve: the server's --max-batch-size).", DefaultValueFactory = _ => 32 };
         var maxLength = new Option<int>("--max-length") { DefaultValueFactory = _ => 512 };
         var epochs = new Option<double>("--epochs") { Description = "Training epochs over the samples.", DefaultValueFactory = _ => 1 };
         var device = new Option<DeviceChoice>("--device") { DefaultValueFactory = _ => DeviceChoice.Auto };
@@ -34,12 +35,19 @@ internal static class BenchCommand
         {
             task, model, config, dataset, split, samples, batchSize, maxLength, epochs, device, bf16, groupByLength, threads,
         };
+        var serve = new ServeBench(command);
         command.SetAction(parse =>
         {
             var what = parse.GetValue(task)!;
             using var hub = new HubClient();
             var data = DatasetLoader.Load(parse.GetValue(dataset)!, parse.GetValue(split) ?? (what == "train" ? "train" : "test"), hub);
             data = TrainCommand.Subset(data, parse.GetValue(samples), 42, "--samples");
+            if (what == "serve")
+            {
+                if (parse.GetValue(threads) is { } serveThreads) TorchSharp.torch.set_num_threads(serveThreads);
+                Print(serve.Run(parse, parse.GetValue(model)!, data, parse.GetValue(batchSize), parse.GetValue(maxLength), hub));
+                return 0;
+            }
             var tokenizer = AutoTokenizer.FromPretrained(parse.GetValue(model)!, hub);
             if (what == "tokenize")
             {
