@@ -1,3 +1,4 @@
+using BertSharp.IO;
 using System.Text.RegularExpressions;
 
 namespace BertSharp.Hub;
@@ -83,16 +84,7 @@ internal static partial class HubCache
         var refPath = RefPath(repoDir, revision);
         Directory.CreateDirectory(Path.GetDirectoryName(refPath)!);
         // Written beside and renamed so a concurrent reader (or Python) never sees an empty ref.
-        var temp = refPath + "." + Guid.NewGuid().ToString("N")[..8] + ".tmp";
-        try
-        {
-            File.WriteAllText(temp, commit);
-            File.Move(temp, refPath, overwrite: true);
-        }
-        finally
-        {
-            TryDelete(temp);
-        }
+        AtomicFile.WriteAllText(refPath, commit);
     }
 
     internal static void MarkMissing(string repoDir, string revision, string commit, string filename)

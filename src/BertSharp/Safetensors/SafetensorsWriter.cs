@@ -2,6 +2,7 @@ using System.Buffers;
 using System.Buffers.Binary;
 using System.Text.Encodings.Web;
 using System.Text.Json;
+using BertSharp.IO;
 using TorchSharp;
 using static TorchSharp.torch;
 
@@ -30,7 +31,7 @@ public static class SafetensorsWriter
 
     /// <summary>
     /// Writes the tensors (any device, any layout) to <paramref name="path"/> atomically: the file is written to
-    /// <c>path.tmp-*</c> beside it, flushed to disk and moved over <paramref name="path"/>; on any failure the
+    /// a hidden temporary file beside it (<see cref="AtomicFile"/>), flushed to disk and moved over <paramref name="path"/>; on any failure the
     /// temporary file is deleted and an existing file at <paramref name="path"/> is left untouched.
     /// </summary>
     /// <param name="path">The file to create or replace.</param>
@@ -48,28 +49,17 @@ public static class SafetensorsWriter
         var entries = Plan(tensors);
         var header = BuildHeader(entries, metadata);
 
-        var fullPath = Path.GetFullPath(path);
-        var tempPath = $"{fullPath}.tmp-{Guid.NewGuid():N}";
-        try
+        // A crash mid-write leaves the previous file untouched: the bytes go to a temporary file, reach the disk,
+        // and only then replace the target.
+        AtomicFile.Write(path, stream =>
         {
-            using (var stream = new FileStream(tempPath, FileMode.CreateNew, FileAccess.Write, FileShare.None))
-            {
-                Span<byte> lengthField = stackalloc byte[sizeof(ulong)];
-                BinaryPrimitives.WriteUInt64LittleEndian(lengthField, (ulong)header.Length);
-                stream.Write(lengthField);
-                stream.Write(header);
-                foreach (var entry in entries)
-                    WriteData(entry, stream);
-                // Without this a crash after the move could leave a renamed file whose data never reached the disk.
-                stream.Flush(flushToDisk: true);
-            }
-            File.Move(tempPath, fullPath, overwrite: true);
-        }
-        catch
-        {
-            TryDelete(tempPath);
-            throw;
-        }
+            Span<byte> lengthField = stackalloc byte[sizeof(ulong)];
+            BinaryPrimitives.WriteUInt64LittleEndian(lengthField, (ulong)header.Length);
+            stream.Write(lengthField);
+            stream.Write(header);
+            foreach (var entry in entries)
+                WriteData(entry, stream);
+        });
     }
 
     private static List<Entry> Plan(IEnumerable<KeyValuePair<string, Tensor>> tensors)
@@ -171,21 +161,6 @@ public static class SafetensorsWriter
         finally
         {
             copy?.Dispose();
-        }
-    }
-
-    private static void TryDelete(string path)
-    {
-        try
-        {
-            File.Delete(path);
-        }
-        catch (IOException)
-        {
-            // The original exception matters more than a leftover temporary file.
-        }
-        catch (UnauthorizedAccessException)
-        {
         }
     }
 }

@@ -1,3 +1,4 @@
+using BertSharp.IO;
 using System.Globalization;
 using System.Text;
 using System.Text.Json;
@@ -310,21 +311,8 @@ internal static class TokenizerFiles
 
     // ---- writing ----
 
-    public static void WriteAtomically(string directory, string fileName, string content)
-    {
-        string target = Path.Combine(directory, fileName);
-        string temp = Path.Combine(directory, $".{fileName}.{Guid.NewGuid():N}.tmp");
-        try
-        {
-            File.WriteAllText(temp, content, new UTF8Encoding(encoderShouldEmitUTF8Identifier: false));
-            File.Move(temp, target, overwrite: true);
-        }
-        catch
-        {
-            try { File.Delete(temp); } catch (IOException) { } catch (UnauthorizedAccessException) { }
-            throw;
-        }
-    }
+    public static void WriteAtomically(string directory, string fileName, string content) =>
+        AtomicFile.WriteAllText(Path.Combine(directory, fileName), content);
 
     public static string VocabTxt(IReadOnlyList<string> vocab)
     {
