@@ -81,7 +81,7 @@ public sealed class Trainer : IDisposable
         var schedule = LearningRateSchedule.FromArguments(Args, maxSteps);
 
         _optimizer?.Dispose();
-        _optimizer = new AdamW(Model.named_parameters().Select(p => (p.name, p.parameter)), Args.WeightDecay, Args.AdamBeta1, Args.AdamBeta2, Args.AdamEpsilon);
+        _optimizer = CreateOptimizer();
         State = new TrainerState
         {
             MaxSteps = maxSteps, NumTrainEpochs = numEpochs, LoggingSteps = Args.LoggingSteps,
@@ -157,7 +157,7 @@ public sealed class Trainer : IDisposable
     /// </summary>
     public (double Loss, double GradNorm) TrainingStep(IReadOnlyList<IReadOnlyList<TokenizedExample>> microBatches, double learningRate)
     {
-        _optimizer ??= new AdamW(Model.named_parameters().Select(p => (p.name, p.parameter)), Args.WeightDecay, Args.AdamBeta1, Args.AdamBeta2, Args.AdamEpsilon);
+        _optimizer ??= CreateOptimizer();
         double loss = 0;
         foreach (var examples in microBatches)
         {
@@ -181,6 +181,9 @@ public sealed class Trainer : IDisposable
         _optimizer.ZeroGrad();
         return (loss, gradNorm);
     }
+
+    private AdamW CreateOptimizer() =>
+        new(Model.named_parameters().Select(p => (p.name, p.parameter)), Args.WeightDecay, Args.AdamBeta1, Args.AdamBeta2, Args.AdamEpsilon);
 
     private TrainingDivergedException Diverged(string what, double value, double learningRate)
     {
