@@ -108,7 +108,10 @@ public sealed class TextClassificationPipeline : IDisposable
 
     private Prediction MakePrediction(float[] logits, int tokens, bool truncated)
     {
-        var probabilities = Softmax(logits);
+        // As transformers' pipeline: independent sigmoids when labels are not mutually exclusive (multi-label, or a
+        // single output), a softmax over the labels otherwise.
+        var independent = Model.Config.NumLabels == 1 || Model.Config.ProblemType == "multi_label_classification";
+        var probabilities = independent ? logits.Select(l => (float)(1 / (1 + Math.Exp(-l)))).ToArray() : Softmax(logits);
         var best = Array.IndexOf(probabilities, probabilities.Max());
         return new Prediction(Model.Config.Id2Label[best], best, probabilities[best], probabilities, logits, tokens, truncated);
     }

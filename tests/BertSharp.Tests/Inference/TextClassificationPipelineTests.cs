@@ -46,3 +46,23 @@ public class TextClassificationPipelineTests
             BertSharp.Data.Imdb.Load("test", SharedFiles.Path("data", "imdb")).Shuffle(7).Take(12).Select(e => e.Text);
     }
 }
+
+public class PipelineProbabilityTests
+{
+    [Fact]
+    public void MultiLabelModelsGetIndependentSigmoidsLikeTransformers()
+    {
+        var options = new PretrainedOptions
+        {
+            Log = _ => { },
+            NumLabels = 3,
+            ConfigOverrides = c => c.ProblemType = "multi_label_classification",
+        };
+        var model = BertForSequenceClassification.FromPretrained(SharedFiles.TinyModelDir, options: options);
+        using var pipeline = new TextClassificationPipeline(model, BertSharp.Tokenization.BertTokenizer.FromDirectory(SharedFiles.TinyModelDir), ownsModel: true);
+        var p = pipeline.Predict("Funny, sad and scary at once.");
+        for (var i = 0; i < 3; i++)
+            Assert.Equal(1 / (1 + Math.Exp(-p.Logits[i])), p.Probabilities[i], 5);
+        Assert.NotEqual(1.0, p.Probabilities.Sum(), 3);
+    }
+}
