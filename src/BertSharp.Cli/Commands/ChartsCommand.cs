@@ -1,7 +1,9 @@
 using System.CommandLine;
 using System.Text.Json;
+using System.Text.Json.Nodes;
 using BertSharp.Charts;
 using BertSharp.Evaluation;
+using BertSharp.Training;
 using Spectre.Console;
 
 namespace BertSharp.Cli.Commands;
@@ -40,9 +42,10 @@ internal static class ChartsCommand
         if (!File.Exists(path)) throw new FileNotFoundException($"{path} does not exist: is --run the output folder of bertsharp train?", path);
         try
         {
-            using var doc = JsonDocument.Parse(File.ReadAllText(path));
-            return doc.RootElement.EnumerateArray().Select(entry => (IReadOnlyDictionary<string, double>)entry.EnumerateObject()
-                .Where(p => p.Value.ValueKind == JsonValueKind.Number).ToDictionary(p => p.Name, p => p.Value.GetDouble())).ToList();
+            var entries = JsonNode.Parse(File.ReadAllText(path))?.AsArray()
+                ?? throw new InvalidOperationException("the file holds null");
+            return entries.Select(entry => (IReadOnlyDictionary<string, double>)TrainerState.LogEntryFromJson(entry?.AsObject()
+                ?? throw new InvalidOperationException("an entry is null"))).ToList();
         }
         catch (Exception e) when (e is JsonException or InvalidOperationException)
         {

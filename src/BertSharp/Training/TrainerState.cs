@@ -48,6 +48,11 @@ public sealed class TrainerState
         new(history.Select(entry => (JsonNode)new JsonObject(entry.Select(kv =>
             KeyValuePair.Create(kv.Key, (JsonNode?)(kv.Key == "step" ? JsonValue.Create((long)kv.Value) : JsonValue.Create(kv.Value)))))).ToArray());
 
+    /// <summary>One log entry read back from JSON: its numeric fields (the inverse of <see cref="LogHistoryJson"/>).</summary>
+    public static Dictionary<string, double> LogEntryFromJson(JsonObject entry) =>
+        entry.Where(kv => kv.Value is JsonValue v && v.GetValueKind() == JsonValueKind.Number)
+            .ToDictionary(kv => kv.Key, kv => kv.Value!.GetValue<double>());
+
     public void Save(string path) =>
         AtomicFile.WriteAllText(path, ToJsonObject().ToJsonString(new JsonSerializerOptions { WriteIndented = true }) + "\n");
 
@@ -73,8 +78,7 @@ public sealed class TrainerState
             };
             if (obj["log_history"] is JsonArray history)
                 foreach (var entry in history.OfType<JsonObject>())
-                    state.LogHistory.Add(entry.Where(kv => kv.Value is JsonValue v && v.GetValueKind() == JsonValueKind.Number)
-                        .ToDictionary(kv => kv.Key, kv => kv.Value!.GetValue<double>()));
+                    state.LogHistory.Add(LogEntryFromJson(entry));
             return state;
         }
         catch (Exception e) when (e is JsonException or InvalidOperationException or FormatException)
