@@ -1,4 +1,5 @@
 using BertSharp.Hub;
+using BertSharp.IO;
 using Spectre.Console;
 
 namespace BertSharp.Cli;
@@ -35,11 +36,5 @@ public static class ConsoleProgress
                 foreach (var task in tasks.Values) task.StopTask();
             });
         return result;
-    }
-
-    /// <summary>Progress&lt;T&gt; posts to a thread pool; the bars need the value now, on the caller's thread.</summary>
-    private sealed class SynchronousProgress<T>(Action<T> report) : IProgress<T>
-    {
-        public void Report(T value) => report(value);
     }
 }

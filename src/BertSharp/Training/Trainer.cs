@@ -320,7 +320,7 @@ public sealed class Trainer : IDisposable
     {
         if (!_tokenized.TryGetValue(dataset, out var tokenized))
         {
-            var progress = new SynchronousProgress(done => TokenizationProgressed?.Invoke(done, dataset.Count));
+            var progress = new SynchronousProgress<int>(done => TokenizationProgressed?.Invoke(done, dataset.Count));
             _tokenized[dataset] = tokenized = TokenizedDataset.Tokenize(dataset, Tokenizer, Math.Min(Args.MaxLength, Model.Config.MaxPositionEmbeddings), progress);
         }
         return tokenized;
@@ -410,9 +410,4 @@ public sealed class Trainer : IDisposable
     }
 
     public void Dispose() => _optimizer?.Dispose();
-
-    private sealed class SynchronousProgress(Action<int> report) : IProgress<int>
-    {
-        public void Report(int value) => report(value);
-    }
 }
