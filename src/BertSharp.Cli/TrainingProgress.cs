@@ -1,3 +1,6 @@
+using BertSharp.Data;
+using BertSharp.IO;
+using BertSharp.Tokenization;
 using BertSharp.Training;
 using Spectre.Console;
 
@@ -9,6 +12,36 @@ namespace BertSharp.Cli;
 /// </summary>
 internal static class TrainingProgress
 {
+    /// <summary><see cref="TextClassificationDataset.Tokenize"/> with a progress bar named <paramref name="what"/>.</summary>
+    public static TokenizedDataset Tokenize(TextClassificationDataset dataset, BertTokenizer tokenizer, int maxLength, string what)
+    {
+        if (!AnsiConsole.Profile.Capabilities.Interactive) return dataset.Tokenize(tokenizer, maxLength);
+        TokenizedDataset result = null!;
+        AnsiConsole.Progress().AutoClear(true).Start(ctx =>
+        {
+            var task = ctx.AddTask($"tokenising {what}", maxValue: dataset.Count);
+            result = dataset.Tokenize(tokenizer, maxLength, new SynchronousProgress<int>(done => task.Value = done));
+        });
+        return result;
+    }
+
+    /// <summary>Runs <paramref name="work"/> with a bar that follows its forward passes.</summary>
+    public static T Evaluate<T>(Func<Action<int, int>, T> work)
+    {
+        if (!AnsiConsole.Profile.Capabilities.Interactive) return work((_, _) => { });
+        T result = default!;
+        AnsiConsole.Progress().AutoClear(true).Start(ctx =>
+        {
+            ProgressTask? task = null;
+            result = work((done, total) =>
+            {
+                task ??= ctx.AddTask("evaluating", maxValue: total);
+                task.Value = done;
+            });
+        });
+        return result;
+    }
+
     public static T Run<T>(Trainer trainer, Func<Trainer, T> work)
     {
         trainer.Logged += entry => Console.WriteLine(LogFormat.Format(entry));
@@ -20,13 +53,7 @@ internal static class TrainingProgress
             .Columns(new TaskDescriptionColumn(), new ProgressBarColumn(), new PercentageColumn(), new ElapsedTimeColumn(), new RemainingTimeColumn())
             .Start(ctx =>
             {
-                ProgressTask? tokenize = null, train = null, evaluate = null;
-                trainer.TokenizationProgressed += (done, total) =>
-                {
-                    tokenize ??= ctx.AddTask("tokenising", maxValue: total);
-                    tokenize.MaxValue = total;
-                    tokenize.Value = done;
-                };
+                ProgressTask? train = null, evaluate = null;
                 trainer.StepCompleted += step =>
                 {
                     train ??= ctx.AddTask("training", maxValue: step.MaxSteps);

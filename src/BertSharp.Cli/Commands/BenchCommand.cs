@@ -25,7 +25,7 @@ internal static class BenchCommand
         var split = new Option<string?>("--split") { Description = "Dataset split (default: train for train, test otherwise)." };
         var samples = new Option<int>("--samples") { Description = "Reviews to use; 0 = the whole split.", DefaultValueFactory = _ => 0 };
         var batchSize = new Option<int>("--batch-size") { Description = "Texts per forward pass (serve: the server's --max-batch-size).", DefaultValueFactory = _ => 32 };
-        var maxLength = new Option<int>("--max-length") { DefaultValueFactory = _ => 512 };
+        var maxLength = SharedOptions.MaxLength();
         var epochs = new Option<double>("--epochs") { Description = "Training epochs over the samples.", DefaultValueFactory = _ => 1 };
         var device = new Option<DeviceChoice>("--device") { DefaultValueFactory = _ => DeviceChoice.Auto };
         var bf16 = new Option<bool>("--bf16");
@@ -51,8 +51,8 @@ internal static class BenchCommand
             var tokenizer = AutoTokenizer.FromPretrained(parse.GetValue(model)!, hub);
             if (what == "tokenize")
             {
-                var (reviews, seconds, perSecond, tokens) = TokenizerBenchmark.Run(tokenizer, data.Select(e => e.Text).ToList(), parse.GetValue(maxLength));
-                Print(new { task = what, reviews, seconds, reviews_per_second = perSecond, tokens, threads = 1 });
+                var (reviews, seconds, perSecond, tokenCount) = TokenizerBenchmark.Run(tokenizer, data.Select(e => e.Text).ToList(), parse.GetValue(maxLength) ?? tokenizer.ModelMaxLength);
+                Print(new { task = what, reviews, seconds, reviews_per_second = perSecond, tokens = tokenCount, threads = 1 });
                 return 0;
             }
 
@@ -65,10 +65,12 @@ internal static class BenchCommand
             {
                 OutputDir = Path.Combine(Path.GetTempPath(), "bertsharp-bench"), SaveStrategy = IntervalStrategy.No, LoggingSteps = int.MaxValue,
                 PerDeviceTrainBatchSize = parse.GetValue(batchSize), PerDeviceEvalBatchSize = parse.GetValue(batchSize),
-                MaxLength = parse.GetValue(maxLength), NumTrainEpochs = parse.GetValue(epochs), Device = parse.GetValue(device),
+                NumTrainEpochs = parse.GetValue(epochs), Device = parse.GetValue(device),
                 Bf16 = parse.GetValue(bf16), GroupByLength = parse.GetValue(groupByLength), LearningRate = 2e-5, WeightDecay = 0.01,
             };
-            using var trainer = new Trainer(bert, args, tokenizer, what == "train" ? data : null);
+            var length = ModelInputChecks.MaxLength(tokenizer, bert.Config, parse.GetValue(maxLength));
+            var tokens = data.Tokenize(tokenizer, length);
+            using var trainer = new Trainer(bert, args, what == "train" ? tokens : null, tokenizer: tokenizer);
             var common = new
             {
                 task = what,
@@ -77,7 +79,7 @@ internal static class BenchCommand
                 device = trainer.Device.type.ToString().ToLowerInvariant(),
                 precision = args.Bf16 ? "bf16" : "fp32",
                 batch_size = args.PerDeviceTrainBatchSize,
-                max_length = args.MaxLength,
+                max_length = length,
                 samples = data.Count,
                 threads = TorchSharp.torch.get_num_threads(),
             };
@@ -88,8 +90,9 @@ internal static class BenchCommand
             }
             else
             {
-                trainer.Predict(data.Take(Math.Min(data.Count, args.PerDeviceEvalBatchSize * 2)), "warmup");
-                var output = trainer.Predict(data, "eval");
+                var warmup = new TokenizedDataset(tokens.Take(Math.Min(tokens.Count, args.PerDeviceEvalBatchSize * 2)).ToList(), tokens.Source, length, tokens.LabelNames, tokens.NumLabels);
+                trainer.Predict(warmup, "warmup");
+                var output = trainer.Predict(tokens, "eval");
                 Print(new { common, eval = output.Metrics });
             }
             return 0;

@@ -1,6 +1,4 @@
 using System.CommandLine;
-using System.Text.Json;
-using System.Text.Json.Nodes;
 using BertSharp.Charts;
 using BertSharp.Evaluation;
 using BertSharp.Training;
@@ -24,8 +22,8 @@ internal static class ChartsCommand
         command.SetAction(parse =>
         {
             var runDir = parse.GetValue(run)!;
-            var history = ReadLogHistory(Path.Combine(runDir.FullName, "log_history.json"));
-            var (matrix, labels) = ReadConfusionMatrix(Path.Combine(runDir.FullName, "confusion_matrix.json"));
+            var history = RunFiles.ReadLogHistory(runDir.FullName);
+            var (matrix, labels) = RunFiles.ReadConfusionMatrix(runDir.FullName);
             var target = (parse.GetValue(output) ?? runDir).FullName;
             Directory.CreateDirectory(target);
             var files = parse.GetValue(png)
@@ -35,38 +33,5 @@ internal static class ChartsCommand
             return 0;
         });
         return command;
-    }
-
-    internal static List<IReadOnlyDictionary<string, double>> ReadLogHistory(string path)
-    {
-        if (!File.Exists(path)) throw new FileNotFoundException($"{path} does not exist: is --run the output folder of bertsharp train?", path);
-        try
-        {
-            var entries = JsonNode.Parse(File.ReadAllText(path))?.AsArray()
-                ?? throw new InvalidOperationException("the file holds null");
-            return entries.Select(entry => (IReadOnlyDictionary<string, double>)TrainerState.LogEntryFromJson(entry?.AsObject()
-                ?? throw new InvalidOperationException("an entry is null"))).ToList();
-        }
-        catch (Exception e) when (e is JsonException or InvalidOperationException)
-        {
-            throw new InvalidDataException($"{path}: not a log history (a JSON list of objects): {e.Message}", e);
-        }
-    }
-
-    private static (ConfusionMatrix?, IReadOnlyList<string>?) ReadConfusionMatrix(string path)
-    {
-        if (!File.Exists(path)) return (null, null);
-        try
-        {
-            using var doc = JsonDocument.Parse(File.ReadAllText(path));
-            var labels = doc.RootElement.GetProperty("labels").EnumerateArray().Select(l => l.GetString()!).ToList();
-            var rows = doc.RootElement.GetProperty("matrix").EnumerateArray()
-                .Select(r => (IReadOnlyList<long>)r.EnumerateArray().Select(c => c.GetInt64()).ToList()).ToList();
-            return (ConfusionMatrix.FromCounts(rows), labels);
-        }
-        catch (Exception e) when (e is JsonException or InvalidOperationException or KeyNotFoundException or ArgumentException)
-        {
-            throw new InvalidDataException($"{path}: not a confusion matrix ({{\"labels\": [...], \"matrix\": [[...]]}}): {e.Message}", e);
-        }
     }
 }

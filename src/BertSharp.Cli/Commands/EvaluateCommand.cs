@@ -1,6 +1,7 @@
 using System.CommandLine;
 using System.Text.Json;
 using BertSharp.Data;
+using BertSharp.Evaluation;
 using BertSharp.Hub;
 using BertSharp.Modeling;
 using BertSharp.Tokenization;
@@ -20,7 +21,7 @@ internal static class EvaluateCommand
         var samples = new Option<int>("--samples") { Description = "Examples taken in the --data-seed shuffle order; 0 = the whole split.", DefaultValueFactory = _ => 0 };
         var dataSeed = SharedOptions.DataSeed();
         var batchSize = new Option<int>("--batch-size") { Description = "Examples per forward pass.", DefaultValueFactory = _ => 64 };
-        var maxLength = new Option<int>("--max-length") { Description = "Truncate reviews to this many tokens.", DefaultValueFactory = _ => 512 };
+        var maxLength = SharedOptions.MaxLength();
         var device = new Option<DeviceChoice>("--device") { Description = "auto, cpu or cuda.", DefaultValueFactory = _ => DeviceChoice.Auto };
         var bf16 = new Option<bool>("--bf16") { Description = "bfloat16 matrix multiplications (CUDA only)." };
         var json = SharedOptions.Json();
@@ -40,13 +41,11 @@ internal static class EvaluateCommand
                 return (tokenizer, bert, data);
             });
             using var _ = bert;
-            var args = new TrainingArguments
-            {
-                OutputDir = Path.GetTempPath(), PerDeviceEvalBatchSize = parse.GetValue(batchSize), MaxLength = parse.GetValue(maxLength),
-                Device = parse.GetValue(device), Bf16 = parse.GetValue(bf16), SaveStrategy = IntervalStrategy.No,
-            };
-            using var trainer = new Trainer(bert, args, tokenizer);
-            var output = TrainingProgress.Run(trainer, t => t.Predict(data, "eval"));
+            if (parse.GetValue(batchSize) < 1) throw new CliUsageException($"--batch-size must be at least 1, got {parse.GetValue(batchSize)}");
+            var target = TrainingDevice.Prepare(bert, parse.GetValue(device), parse.GetValue(bf16));
+            var tokens = TrainingProgress.Tokenize(data, tokenizer, ModelInputChecks.MaxLength(tokenizer, bert.Config, parse.GetValue(maxLength)), "the evaluation set");
+            var output = TrainingProgress.Evaluate(progress => Evaluator.Evaluate(bert, tokens, new DataCollatorWithPadding(tokenizer.PadTokenId),
+                parse.GetValue(batchSize), target, LogKeys.EvalPrefix, progress));
             if (parse.GetValue(json))
             {
                 Console.WriteLine(JsonSerializer.Serialize(new { metrics = output.Metrics, confusion_matrix = output.Classification.ConfusionMatrix.ToArray() }));

@@ -26,7 +26,7 @@ internal sealed class ServeBench
             bench.Options.Add(option);
     }
 
-    public object Run(ParseResult parse, string model, TextClassificationDataset data, int maxBatchSize, int maxLength, HubClient hub)
+    public object Run(ParseResult parse, string model, TextClassificationDataset data, int maxBatchSize, int? maxLength, HubClient hub)
     {
         var reviews = data.Select(e => e.Text).ToArray();
         var options = new LoadBenchmarkOptions
@@ -44,7 +44,7 @@ internal sealed class ServeBench
             MaxBatchSize = ServeCommand.CheckAtLeast(maxBatchSize, 1, "--batch-size"),
             BatchWindow = ServeCommand.Window(parse.GetValue(_batchWindow)),
             MaxTexts = Math.Max(64, options.TextsPerRequest),
-            MaxLength = ServeCommand.CheckAtLeast(maxLength, 2, "--max-length"),
+            MaxLength = maxLength is { } n ? ServeCommand.CheckAtLeast(n, 2, "--max-length") : null,
         };
         var result = LoadBenchmark.RunAsync(server, reviews, options).GetAwaiter().GetResult();
         return new

@@ -41,10 +41,11 @@ internal static class TrainCommand
         var evalSamples = new Option<int>("--eval-samples") { Description = "Evaluation reviews from the test split, same order; 0 = all.", DefaultValueFactory = _ => 500 };
         var dataSeed = SharedOptions.DataSeed();
         var resume = new Option<string?>("--resume-from-checkpoint") { Description = "A checkpoint-N folder to continue from, or 'last' for the newest in --output-dir." };
+        var maxLength = SharedOptions.MaxLength();
         var training = new TrainingArgumentOptions(SeedDefaults);
         var command = new Command("train", "Fine-tune a BERT model for text classification (defaults: the seeds' IMDb setup).")
         {
-            model, dataset, trainSamples, evalSamples, dataSeed, resume,
+            model, dataset, trainSamples, evalSamples, dataSeed, resume, maxLength,
         };
         foreach (var option in training.Options) command.Options.Add(option);
         command.SetAction((parse, cancellationToken) =>
@@ -54,7 +55,7 @@ internal static class TrainCommand
             TrainingDevice.Resolve(args.Device, args.Bf16); // before any download: a wrong device should fail at once
             var resumeFrom = parse.GetValue(resume);
             if (resumeFrom == "last")
-                resumeFrom = Trainer.LatestCheckpoint(args.OutputDir) ?? throw new CliUsageException($"--resume-from-checkpoint last: no checkpoint in {args.OutputDir}");
+                resumeFrom = Checkpoint.Latest(args.OutputDir)?.Directory ?? throw new CliUsageException($"--resume-from-checkpoint last: no checkpoint in {args.OutputDir}");
 
             using var hub = new HubClient();
             var (tokenizer, bert, train, eval) = ConsoleProgress.WithDownloads(progress =>
@@ -71,14 +72,18 @@ internal static class TrainCommand
                 return (tokenizer, bert, train, eval);
             });
             using var _ = bert;
-            using var trainer = new Trainer(bert, args, tokenizer, train, eval);
+            // dataset.map(tokenize): once, up front, at the length the model can read.
+            var length = ModelInputChecks.MaxLength(tokenizer, bert.Config, parse.GetValue(maxLength));
+            var trainTokens = TrainingProgress.Tokenize(train, tokenizer, length, "the training set");
+            var evalTokens = eval is null ? null : TrainingProgress.Tokenize(eval, tokenizer, length, "the evaluation set");
+            using var trainer = new Trainer(bert, args, trainTokens, evalTokens, tokenizer);
             AnsiConsole.MarkupLine($"[grey]device {trainer.Device.type.ToString().ToLowerInvariant()}, {(args.Bf16 ? "bf16" : "fp32")}; {train.Count:N0} training and {eval?.Count ?? 0:N0} evaluation examples; output in {Markup.Escape(Path.GetFullPath(args.OutputDir))}[/]");
 
             var output = TrainingProgress.Run(trainer, t => t.Train(resumeFrom, cancellationToken));
             // The final evaluation, as the tutorial's trainer.evaluate() prints it (the Logged handler prints it).
             var final = eval is null ? new Dictionary<string, double>() : trainer.Evaluate();
             trainer.SaveModel();
-            trainer.SaveMetrics(final.Concat(output.Metrics.Where(kv => kv.Key.StartsWith("train_"))).ToDictionary());
+            trainer.SaveMetrics(final.Concat(output.Metrics.Where(kv => kv.Key.StartsWith(LogKeys.TrainPrefix + "_", StringComparison.Ordinal))).ToDictionary());
             var charts = TrainingReport.SaveHtml(args.OutputDir, trainer.State.LogHistory, trainer.LastEvaluation?.Classification.ConfusionMatrix,
                 bert.Config.Id2Label.Values.ToList());
             AnsiConsole.MarkupLine($"[green]Saved[/] the model, metrics.json, log_history.json and {charts.Count} charts (HTML) to {Markup.Escape(Path.GetFullPath(args.OutputDir))}");
@@ -92,6 +97,6 @@ internal static class TrainCommand
         if (samples < 0) throw new CliUsageException($"{option} must be 0 (all) or positive, got {samples}");
         if (samples > data.Count) throw new CliUsageException($"{option} {samples} is more than the {data.Count:N0} rows of {data.Source}");
         var shuffled = data.Shuffle((ulong)seed);
-        return samples == 0 ? shuffled : shuffled.Take(samples);
+        return samples == 0 ? shuffled : shuffled.SelectRange(samples);
     }
 }

@@ -16,21 +16,21 @@ public static class DatasetLoader
         {
             var candidates = new[]
             {
-                Path.Combine("plain_text", $"{split}-00000-of-00001.parquet"), $"{split}-00000-of-00001.parquet",
+                HubSplitFile(split), Path.GetFileName(HubSplitFile(split)),
                 $"{split}.parquet", $"{split}.csv", $"{split}.tsv", $"{split}.jsonl",
             }.Select(c => Path.Combine(datasetIdOrPath, c)).ToList();
             var found = candidates.FirstOrDefault(File.Exists)
                 ?? throw new FileNotFoundException($"Dataset folder '{datasetIdOrPath}' has no '{split}' split: looked for {string.Join(", ", candidates.Select(Path.GetFileName))}.");
             return TextClassificationDataset.FromFile(found, textColumn, labelColumn);
         }
-        if (!HubClient.IsValidRepoId(datasetIdOrPath.Split('@')[0]))
-            throw new ArgumentException($"'{datasetIdOrPath}' is neither a data file, a folder, nor a Hub dataset id (org/name).");
-        var (repo, revision) = datasetIdOrPath.Split('@') is [var r, var rev] ? (r, rev) : (datasetIdOrPath, "main");
+        if (!RepoReference.TryParse(datasetIdOrPath, out var repo))
+            throw new ArgumentException($"'{datasetIdOrPath}' is neither a data file, a folder, nor a Hub dataset id (org/name[@revision]).");
         using var owned = hub is null ? new HubClient() : null;
         var client = hub ?? owned!;
-        var file = $"plain_text/{split}-00000-of-00001.parquet";
-        if (repo == Imdb.RepoId) file = Imdb.SplitFile(split);
-        var path = client.DownloadFile(repo, file, RepoType.Dataset, revision, progress);
+        var path = client.DownloadFile(repo.RepoId, HubSplitFile(split), RepoType.Dataset, repo.Revision, progress);
         return TextClassificationDataset.FromParquet(path, textColumn, labelColumn);
     }
+
+    /// <summary>Where the Hub's Parquet conversion of a single-config dataset (like stanfordnlp/imdb) keeps a split.</summary>
+    internal static string HubSplitFile(string split) => $"plain_text/{split}-00000-of-00001.parquet";
 }

@@ -1,3 +1,5 @@
+using BertSharp.Hub;
+
 namespace BertSharp.Data;
 
 /// <summary>The IMDb Large Movie Review Dataset as the Hub's <c>stanfordnlp/imdb</c> serves it.</summary>
@@ -12,43 +14,18 @@ public static class Imdb
     {
         ArgumentNullException.ThrowIfNull(split);
         if (!Splits.Contains(split, StringComparer.Ordinal))
-            throw new ArgumentException($"IMDb has no split '{split}'; the splits are {string.Join(", ", Splits)}.", nameof(split));
-        return $"plain_text/{split}-00000-of-00001.parquet";
+            throw new ArgumentException($"IMDb has no split '{split}'; the splits are {string.Join(", ", Splits)}.");
+        return DatasetLoader.HubSplitFile(split);
     }
 
     /// <summary>
-    /// Loads a split from <paramref name="localDirectory"/> (a folder holding <c>plain_text/…</c>, or the Parquet
-    /// files themselves), or else from the local path that <paramref name="download"/> returns for
-    /// <see cref="SplitFile"/>. Kept free of any Hub client so callers choose how files arrive.
+    /// <c>load_dataset("stanfordnlp/imdb", split=split)</c>: from the Hub by default, or from <paramref name="source"/>,
+    /// a local copy laid out like the repository (or a folder holding the Parquet files themselves). Only the split
+    /// name is IMDb's own; finding and reading the files is <see cref="DatasetLoader"/>'s.
     /// </summary>
-    public static TextClassificationDataset Load(string split, string? localDirectory = null, Func<string, string>? download = null)
+    public static TextClassificationDataset Load(string split, string source = RepoId, HubClient? hub = null, IProgress<DownloadProgress>? progress = null)
     {
-        var file = SplitFile(split);
-        string path;
-        if (localDirectory != null)
-        {
-            if (!Directory.Exists(localDirectory))
-                throw new DirectoryNotFoundException($"IMDb folder '{localDirectory}' does not exist.");
-            var nested = Path.Combine(localDirectory, file);
-            var flat = Path.Combine(localDirectory, Path.GetFileName(file));
-            path = File.Exists(nested) ? nested
-                : File.Exists(flat) ? flat
-                : throw new FileNotFoundException(
-                    $"IMDb split '{split}' is not in '{localDirectory}': looked for {nested} and {flat}.", nested);
-        }
-        else if (download != null)
-        {
-            path = download(file);
-            if (string.IsNullOrEmpty(path) || !File.Exists(path))
-                throw new FileNotFoundException(
-                    $"Downloading {RepoId}/{file} returned '{path}', which is not a file.", path);
-        }
-        else
-        {
-            throw new ArgumentException(
-                $"Loading IMDb split '{split}' needs a localDirectory holding {file}, or a download function that fetches it from {RepoId}.",
-                nameof(localDirectory));
-        }
-        return TextClassificationDataset.FromParquet(path);
+        SplitFile(split);
+        return DatasetLoader.Load(source, split, hub, progress);
     }
 }

@@ -1,4 +1,5 @@
 using System.Collections;
+using BertSharp.Tokenization;
 
 namespace BertSharp.Data;
 
@@ -65,27 +66,25 @@ public sealed class TextClassificationDataset : IReadOnlyList<TextExample>
         return new TextClassificationDataset(shuffled, LabelNames, $"{Source}, shuffled (seed {seed})", validateLabels: false, NumLabels);
     }
 
-    /// <summary>Rows <paramref name="start"/> to <paramref name="start"/> + <paramref name="count"/> − 1, like <c>select(range(start, start + count))</c>.</summary>
-    public TextClassificationDataset Select(int start, int count)
+    /// <summary>
+    /// Rows <paramref name="start"/> to <paramref name="start"/> + <paramref name="count"/> − 1, like <c>select(range(start, start + count))</c>.
+    /// Asking for rows that do not exist is an error, not a silent shortfall. (Not called Select or Take: those are
+    /// LINQ's, which this list also offers, with other meanings.)
+    /// </summary>
+    public TextClassificationDataset SelectRange(int start, int count)
     {
         if (start < 0 || count < 0)
             throw new ArgumentOutOfRangeException(start < 0 ? nameof(start) : nameof(count),
-                $"Select(start: {start}, count: {count}) on {Source}: start and count cannot be negative; it has {_examples.Length} rows.");
+                $"SelectRange(start: {start}, count: {count}) on {Source}: start and count cannot be negative; it has {_examples.Length} rows.");
         if (start > _examples.Length - count)
             throw new ArgumentOutOfRangeException(start > _examples.Length ? nameof(start) : nameof(count),
-                $"Select(start: {start}, count: {count}) needs rows up to {(long)start + count - 1}, but {Source} has {_examples.Length} rows.");
+                $"SelectRange(start: {start}, count: {count}) needs rows up to {(long)start + count - 1}, but {Source} has {_examples.Length} rows.");
         return new TextClassificationDataset(_examples.AsSpan(start, count).ToArray(), LabelNames,
             count == 0 ? $"{Source}, no rows" : $"{Source}, rows {start}-{start + count - 1}", validateLabels: false, NumLabels);
     }
 
-    /// <summary>The first <paramref name="count"/> rows; asking for more rows than there are is an error, not a silent shortfall.</summary>
-    public TextClassificationDataset Take(int count)
-    {
-        if (count < 0 || count > _examples.Length)
-            throw new ArgumentOutOfRangeException(nameof(count),
-                $"Take({count}) asks for {count} rows, but {Source} has {_examples.Length}.");
-        return Select(0, count);
-    }
+    /// <summary>The first <paramref name="count"/> rows, like <c>select(range(count))</c>.</summary>
+    public TextClassificationDataset SelectRange(int count) => SelectRange(0, count);
 
     /// <summary>How many rows carry each label, in label order.</summary>
     public IReadOnlyDictionary<int, int> LabelCounts()
@@ -97,15 +96,14 @@ public sealed class TextClassificationDataset : IReadOnlyList<TextExample>
     }
 
     /// <summary>Fails early, naming the source, when a row has no label: training on -1 would only fail later inside the loss.</summary>
-    public void EnsureLabeled()
-    {
-        var first = Array.FindIndex(_examples, e => e.Label < 0);
-        if (first < 0)
-            return;
-        var unlabeled = _examples.Count(e => e.Label < 0);
-        throw new InvalidDataException(
-            $"{Source} has unlabeled rows (label {_examples[first].Label}): {unlabeled} of {_examples.Length}, the first at row {first}; use the train or test split.");
-    }
+    public void EnsureLabeled() => LabelChecks.EnsureLabeled(Source, _examples.Length, i => _examples[i].Label >= 0);
+
+    /// <summary>
+    /// <c>dataset.map(tokenize)</c>: every text as token ids, truncated to <paramref name="maxLength"/> tokens ([CLS] and
+    /// [SEP] included; default: the tokenizer's <c>model_max_length</c>), ready for the Trainer and its collator.
+    /// </summary>
+    public TokenizedDataset Tokenize(BertTokenizer tokenizer, int? maxLength = null, IProgress<int>? progress = null) =>
+        TokenizedDataset.Tokenize(this, tokenizer, maxLength, progress);
 
     public static TextClassificationDataset FromParquet(string path, string textColumn = "text", string labelColumn = "label") =>
         ParquetLoader.Load(path, textColumn, labelColumn);

@@ -33,11 +33,10 @@ public static class Pretrained
                 $"The model folder '{Path.GetFullPath(modelIdOrPath)}' has no '{filename}'.", local);
         }
 
-        var (repoId, revision) = SplitRevision(modelIdOrPath);
-        if (repoId is null || !HubClient.IsValidRepoId(repoId))
+        if (!RepoReference.TryParse(modelIdOrPath, out var repo))
             throw new ArgumentException(
-                $"'{modelIdOrPath}' is neither an existing directory nor a valid Hub repo id ('name', 'org/name' or 'org/name@revision').",
-                nameof(modelIdOrPath));
+                $"'{modelIdOrPath}' is neither an existing directory nor a valid Hub repo id ('name', 'org/name' or 'org/name@revision').");
+        var (repoId, revision) = repo;
 
         var owned = hub is null ? new HubClient() : null;
         try
@@ -52,14 +51,5 @@ public static class Pretrained
         {
             owned?.Dispose();
         }
-    }
-
-    private static (string? RepoId, string Revision) SplitRevision(string value)
-    {
-        var at = value.IndexOf('@');
-        if (at < 0)
-            return (value, "main");
-        var revision = value[(at + 1)..];
-        return revision.Length == 0 ? (null, "") : (value[..at], revision);
     }
 }

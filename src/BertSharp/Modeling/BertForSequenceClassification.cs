@@ -45,7 +45,7 @@ public sealed class BertForSequenceClassification : nn.Module<Tensor, Tensor?, T
     }
 
     /// <summary>Forward pass with the loss transformers would compute for <see cref="BertConfig.ProblemType"/>.</summary>
-    public SequenceClassifierOutput Forward(Tensor inputIds, Tensor? attentionMask, Tensor? tokenTypeIds, Tensor? labels)
+    public SequenceClassifierOutput ForwardWithLoss(Tensor inputIds, Tensor? attentionMask, Tensor? tokenTypeIds, Tensor? labels)
     {
         var logits = forward(inputIds, attentionMask, tokenTypeIds);
         return new SequenceClassifierOutput(labels is null ? null : Loss(logits, labels), logits);

@@ -92,12 +92,10 @@ public sealed class BertSelfOutput : nn.Module<Tensor, Tensor, Tensor>
 
     private readonly MixedPrecision _precision;
 
-    public BertSelfOutput(BertConfig config, MixedPrecision precision) : this(config, precision, config.HiddenSize, nameof(BertSelfOutput)) { }
-
-    internal BertSelfOutput(BertConfig config, MixedPrecision precision, int inputSize, string name) : base(name)
+    public BertSelfOutput(BertConfig config, MixedPrecision precision) : base(nameof(BertSelfOutput))
     {
         _precision = precision;
-        dense = nn.Linear(inputSize, config.HiddenSize);
+        dense = nn.Linear(config.HiddenSize, config.HiddenSize);
         LayerNorm = nn.LayerNorm(config.HiddenSize, eps: config.LayerNormEps);
         dropout = nn.Dropout(config.HiddenDropoutProb);
         RegisterComponents();
@@ -142,18 +140,44 @@ public sealed class BertIntermediate : nn.Module<Tensor, Tensor>
     public override Tensor forward(Tensor hidden) => _activation(_precision.Linear(dense, hidden));
 }
 
+/// <summary>
+/// The feed-forward contraction (intermediate → hidden) with the residual connection and LayerNorm. It has the shape of
+/// <see cref="BertSelfOutput"/> with a wider input; transformers keeps the two apart too, since each is a different
+/// step of the block and checkpoints name them differently.
+/// </summary>
+public sealed class BertOutput : nn.Module<Tensor, Tensor, Tensor>
+{
+    private readonly Linear dense;
+    private readonly LayerNorm LayerNorm;
+    private readonly Dropout dropout;
+
+    private readonly MixedPrecision _precision;
+
+    public BertOutput(BertConfig config, MixedPrecision precision) : base(nameof(BertOutput))
+    {
+        _precision = precision;
+        dense = nn.Linear(config.IntermediateSize, config.HiddenSize);
+        LayerNorm = nn.LayerNorm(config.HiddenSize, eps: config.LayerNormEps);
+        dropout = nn.Dropout(config.HiddenDropoutProb);
+        RegisterComponents();
+    }
+
+    public override Tensor forward(Tensor hidden, Tensor residual) =>
+        _precision.LayerNorm(LayerNorm, dropout.forward(_precision.Linear(dense, hidden)) + residual);
+}
+
 /// <summary>One transformer block: attention, then the feed-forward network, each with residual + LayerNorm.</summary>
 public sealed class BertLayer : nn.Module<Tensor, Tensor, Tensor>
 {
     private readonly BertAttention attention;
     private readonly BertIntermediate intermediate;
-    private readonly BertSelfOutput output; // same shape as transformers' BertOutput: dense(intermediate → hidden), LayerNorm, dropout
+    private readonly BertOutput output;
 
     public BertLayer(BertConfig config, MixedPrecision precision) : base(nameof(BertLayer))
     {
         attention = new BertAttention(config, precision);
         intermediate = new BertIntermediate(config, precision);
-        output = new BertSelfOutput(config, precision, config.IntermediateSize, "BertOutput");
+        output = new BertOutput(config, precision);
         RegisterComponents();
     }
 

@@ -199,67 +199,6 @@ public sealed class BertTokenizer
         return Assemble(first, second, max, truncation, addSpecialTokens);
     }
 
-    /// <summary>Encodes single texts into a padded, rectangular batch (padding on the right, [PAD] id, mask 0, type 0).</summary>
-    /// <exception cref="InvalidOperationException">The rows cannot form a rectangle with the chosen padding.</exception>
-    public BatchEncoding EncodeBatch(IReadOnlyList<string> texts, PaddingStrategy padding = PaddingStrategy.Longest, int? maxLength = null, bool truncation = true)
-    {
-        ArgumentNullException.ThrowIfNull(texts);
-        int max = ResolveMaxLength(maxLength);
-        // Rows are independent, so this loop can become Parallel.For without other changes.
-        var rows = new EncodedInput[texts.Count];
-        for (int i = 0; i < rows.Length; i++)
-            rows[i] = Encode(texts[i] ?? throw new ArgumentException($"texts[{i}] is null.", nameof(texts)), null, max, truncation);
-
-        int longest = 0;
-        foreach (var r in rows) longest = Math.Max(longest, r.InputIds.Length);
-        int seqLen;
-        switch (padding)
-        {
-            case PaddingStrategy.Longest:
-                seqLen = longest;
-                break;
-            case PaddingStrategy.MaxLength:
-                if (longest > max)
-                    throw new InvalidOperationException(
-                        $"A row has {longest} tokens, more than max_length {max}: padding does not truncate; pass truncation: true.");
-                seqLen = max;
-                break;
-            case PaddingStrategy.DoNotPad:
-                if (rows.Any(r => r.InputIds.Length != longest))
-                    throw new InvalidOperationException(
-                        "Rows have different lengths and padding is DoNotPad, so they cannot form a [Count, SequenceLength] batch; use Longest or MaxLength padding.");
-                seqLen = longest;
-                break;
-            default:
-                throw new ArgumentOutOfRangeException(nameof(padding), padding, null);
-        }
-
-        long total = (long)rows.Length * seqLen;
-        if (total > Array.MaxLength)
-            throw new InvalidOperationException($"A batch of {rows.Length} x {seqLen} tokens is too large for one array.");
-        var inputIds = new long[total];
-        var attention = new long[total];
-        var types = new long[total];
-        var lengths = new int[rows.Length];
-        var truncated = new bool[rows.Length];
-        for (int i = 0; i < rows.Length; i++)
-        {
-            var r = rows[i];
-            int offset = i * seqLen, n = r.InputIds.Length;
-            for (int j = 0; j < n; j++)
-            {
-                inputIds[offset + j] = r.InputIds[j];
-                attention[offset + j] = 1;
-                types[offset + j] = r.TokenTypeIds[j];
-            }
-            if (PadTokenId != 0)
-                inputIds.AsSpan(offset + n, seqLen - n).Fill(PadTokenId);
-            lengths[i] = n;
-            truncated[i] = r.Truncated;
-        }
-        return new BatchEncoding(rows.Length, seqLen, inputIds, attention, types, lengths, truncated);
-    }
-
     /// <summary>
     /// Turns ids back into text like Hugging Face's <c>decode</c>: tokens joined by spaces, "##" pieces glued to
     /// the previous one, then the WordPiece decoder's cleanup (" ." → "." and so on). Unknown ids are skipped.

@@ -1,17 +1,7 @@
-using BertSharp.Evaluation;
-
 namespace BertSharp.Training;
 
 /// <summary>What <see cref="Trainer.Train"/> returns: the step count, mean training loss and the run's speed.</summary>
 public sealed record TrainOutput(int GlobalStep, double TrainingLoss, IReadOnlyDictionary<string, double> Metrics);
-
-/// <summary>Per-example outputs of <see cref="Trainer.Predict"/>, in the dataset's order, with metrics and a confusion matrix.</summary>
-public sealed record PredictionOutput(
-    float[][] Logits,
-    int[] Predictions,
-    int[] Labels,
-    ClassificationMetrics Classification,
-    IReadOnlyDictionary<string, double> Metrics);
 
 /// <summary>Reported after every optimizer step, for progress bars and live charts.</summary>
 public sealed record StepProgress(int GlobalStep, int MaxSteps, double Epoch, double Loss, double GradNorm, double LearningRate);

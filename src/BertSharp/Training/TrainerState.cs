@@ -28,6 +28,32 @@ public sealed class TrainerState
     /// <summary>Every log entry in order: training logs, evaluations, and the final summary.</summary>
     public List<Dictionary<string, double>> LogHistory { get; } = [];
 
+    /// <summary>The state at the start of a run of <paramref name="maxSteps"/> optimizer steps with these arguments.</summary>
+    public static TrainerState Start(TrainingArguments args, int maxSteps, int numEpochs) => new()
+    {
+        MaxSteps = maxSteps,
+        NumTrainEpochs = numEpochs,
+        LoggingSteps = args.LoggingSteps,
+        EvalSteps = args.EvalStrategy == IntervalStrategy.Steps ? args.EvalSteps ?? args.LoggingSteps : null,
+        SaveSteps = args.SaveSteps,
+        TrainBatchSize = args.PerDeviceTrainBatchSize,
+    };
+
+    /// <summary>
+    /// Takes over the progress of a checkpoint's state — steps, epoch, best metric, early-stopping count and the log
+    /// history so far — keeping this run's settings.
+    /// </summary>
+    public void ContinueFrom(TrainerState saved)
+    {
+        GlobalStep = saved.GlobalStep;
+        Epoch = saved.Epoch;
+        BestMetric = saved.BestMetric;
+        BestModelCheckpoint = saved.BestModelCheckpoint;
+        EarlyStoppingPatienceCounter = saved.EarlyStoppingPatienceCounter;
+        LogHistory.Clear();
+        LogHistory.AddRange(saved.LogHistory);
+    }
+
     public JsonObject ToJsonObject() => new()
     {
         ["best_metric"] = BestMetric,
@@ -46,7 +72,7 @@ public sealed class TrainerState
 
     public static JsonArray LogHistoryJson(IEnumerable<Dictionary<string, double>> history) =>
         new(history.Select(entry => (JsonNode)new JsonObject(entry.Select(kv =>
-            KeyValuePair.Create(kv.Key, (JsonNode?)(kv.Key == "step" ? JsonValue.Create((long)kv.Value) : JsonValue.Create(kv.Value)))))).ToArray());
+            KeyValuePair.Create(kv.Key, (JsonNode?)(kv.Key == LogKeys.Step ? JsonValue.Create((long)kv.Value) : JsonValue.Create(kv.Value)))))).ToArray());
 
     /// <summary>One log entry read back from JSON: its numeric fields (the inverse of <see cref="LogHistoryJson"/>).</summary>
     public static Dictionary<string, double> LogEntryFromJson(JsonObject entry) =>

@@ -103,9 +103,6 @@ public sealed record TrainingArguments
     /// <summary>Stop after this many evaluations without improvement of MetricForBestModel; null never stops early.</summary>
     public int? EarlyStoppingPatience { get; init; }
 
-    /// <summary>Longest input in tokens, [CLS] and [SEP] included; longer reviews are truncated.</summary>
-    public int MaxLength { get; init; } = 512;
-
     /// <summary>Sort examples of similar length into the same batch (less padding, faster), keeping batches shuffled.</summary>
     public bool GroupByLength { get; init; }
 
@@ -156,7 +153,6 @@ public sealed record TrainingArguments
         Require(SaveStrategy != IntervalStrategy.Steps || SaveSteps >= 1, $"SaveSteps must be at least 1 with SaveStrategy Steps, got {SaveSteps}.");
         Require(EvalStrategy != IntervalStrategy.Steps || (EvalSteps ?? LoggingSteps) >= 1, $"EvalSteps must be at least 1, got {EvalSteps}.");
         Require(SaveTotalLimit is null or >= 1, $"SaveTotalLimit must be at least 1 (or null to keep all), got {SaveTotalLimit}.");
-        Require(MaxLength is >= 2, $"MaxLength must leave room for [CLS] and [SEP] (>= 2), got {MaxLength}.");
         Require(NumThreads is null or >= 1, $"NumThreads must be at least 1, got {NumThreads}.");
         if (LoadBestModelAtEnd)
         {

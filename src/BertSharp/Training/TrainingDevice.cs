@@ -1,3 +1,4 @@
+using TorchSharp;
 using static TorchSharp.torch;
 
 namespace BertSharp.Training;
@@ -21,6 +22,19 @@ public static class TrainingDevice
             throw new NotSupportedException(
                 "Bf16 = true needs a CUDA GPU: on the CPU bfloat16 matrix multiplications are slower than float32, so BertSharp " +
                 "refuses rather than silently slowing training down. Set Bf16 = false (--bf16 false) on this machine.");
+        return device;
+    }
+
+    /// <summary>
+    /// Resolves the device, moves <paramref name="model"/> there and sets its compute precision — what every command that
+    /// runs a model does first. On the CPU, glibc malloc is tuned to keep freed blocks (see <see cref="NativeAllocator"/>).
+    /// </summary>
+    public static Device Prepare(Modeling.BertForSequenceClassification model, DeviceChoice choice, bool bf16 = false)
+    {
+        var device = Resolve(choice, bf16);
+        if (device.type == TorchSharp.DeviceType.CPU) NativeAllocator.KeepFreedMemoryForReuse();
+        model.to(device);
+        model.Precision.ComputeDtype = bf16 ? ScalarType.BFloat16 : ScalarType.Float32;
         return device;
     }
 }

@@ -65,13 +65,15 @@ public class TextClassificationDatasetTests
     }
 
     [Fact]
-    public void Select_takes_a_contiguous_range()
+    public void SelectRange_takes_a_contiguous_range()
     {
         var ds = Numbered(10);
-        Assert.Equal(["row 3", "row 4", "row 5"], ds.Select(3, 3).Select(e => e.Text));
-        Assert.Empty(ds.Select(10, 0));
-        Assert.Equal(10, ds.Select(0, 10).Count);
-        Assert.Equal(ds.NumLabels, ds.Select(0, 1).NumLabels);
+        Assert.Equal(["row 3", "row 4", "row 5"], ds.SelectRange(3, 3).Select(e => e.Text));
+        Assert.Empty(ds.SelectRange(10, 0));
+        Assert.Equal(10, ds.SelectRange(0, 10).Count);
+        Assert.Equal(ds.NumLabels, ds.SelectRange(0, 1).NumLabels);
+        // LINQ's Select and Take keep their meaning on the dataset: they are not shadowed.
+        Assert.Equal(["row 0", "row 1"], ds.Take(2).Select(e => e.Text));
     }
 
     [Theory]
@@ -80,9 +82,9 @@ public class TextClassificationDatasetTests
     [InlineData(8, 3)]
     [InlineData(11, 0)]
     [InlineData(int.MaxValue, int.MaxValue)]
-    public void Select_out_of_range_names_the_sizes(int start, int count)
+    public void SelectRange_out_of_range_names_the_sizes(int start, int count)
     {
-        var ex = Assert.Throws<ArgumentOutOfRangeException>(() => Numbered(10, "ten rows").Select(start, count));
+        var ex = Assert.Throws<ArgumentOutOfRangeException>(() => Numbered(10, "ten rows").SelectRange(start, count));
         Assert.Contains($"start: {start}", ex.Message);
         Assert.Contains($"count: {count}", ex.Message);
         Assert.Contains("has 10 rows", ex.Message);
@@ -90,16 +92,16 @@ public class TextClassificationDatasetTests
     }
 
     [Fact]
-    public void Take_needs_enough_rows()
+    public void SelectRange_of_a_count_needs_enough_rows()
     {
         var ds = Numbered(10, "ten rows");
-        Assert.Equal(4, ds.Take(4).Count);
-        Assert.Equal(10, ds.Take(10).Count);
-        var ex = Assert.Throws<ArgumentOutOfRangeException>(() => ds.Take(2000));
+        Assert.Equal(4, ds.SelectRange(4).Count);
+        Assert.Equal(10, ds.SelectRange(10).Count);
+        var ex = Assert.Throws<ArgumentOutOfRangeException>(() => ds.SelectRange(2000));
         Assert.Contains("2000", ex.Message);
         Assert.Contains("10", ex.Message);
         Assert.Contains("ten rows", ex.Message);
-        Assert.Throws<ArgumentOutOfRangeException>(() => ds.Take(-1));
+        Assert.Throws<ArgumentOutOfRangeException>(() => ds.SelectRange(-1));
     }
 
     [Fact]
@@ -108,9 +110,12 @@ public class TextClassificationDatasetTests
         Numbered(5).EnsureLabeled();
         var ds = new TextClassificationDataset([new("a", 0), new("b", -1), new("c", -1)], source: "mixed.csv");
         var ex = Assert.Throws<InvalidDataException>(ds.EnsureLabeled);
-        Assert.Contains("mixed.csv has unlabeled rows (label -1)", ex.Message);
+        Assert.Contains("mixed.csv has unlabeled rows", ex.Message);
         Assert.Contains("2 of 3", ex.Message);
         Assert.Contains("row 1", ex.Message);
-        Assert.Contains("use the train or test split", ex.Message);
+        Assert.Contains("train or test", ex.Message);
+        // The tokenised dataset says the same, from the same check.
+        var tokenized = new TokenizedDataset([new TokenizedExample([101, 102], 0), new TokenizedExample([101, 102])], "mixed.csv", 8);
+        Assert.Equal(ex.Message.Replace("2 of 3", "1 of 2"), Assert.Throws<InvalidDataException>(tokenized.EnsureLabeled).Message);
     }
 }

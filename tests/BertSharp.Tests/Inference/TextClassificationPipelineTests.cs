@@ -7,23 +7,6 @@ namespace BertSharp.Tests.Inference;
 public class TextClassificationPipelineTests
 {
     [Fact]
-    public void LengthBatchesSortCapAndCutWherePaddingWouldDominate()
-    {
-        int[] lengths = [500, 20, 22, 21, 510, 19, 512, 23];
-        var batches = TextClassificationPipeline.LengthBatches(lengths, batchSize: 3);
-        Assert.Equal(lengths.Length, batches.Sum(b => b.Count));
-        Assert.Equal(Enumerable.Range(0, lengths.Length), batches.SelectMany(b => b).Order());
-        Assert.All(batches, b => Assert.InRange(b.Count, 1, 3));
-        // The short reviews never share a pass with the long ones.
-        Assert.All(batches, b => Assert.True(b.All(i => lengths[i] < 100) || b.All(i => lengths[i] >= 500)));
-        Assert.All(batches, b =>
-        {
-            var padded = b.Count * b.Max(i => lengths[i]);
-            Assert.True(b.Sum(i => lengths[i]) >= 0.8 * padded);
-        });
-    }
-
-    [Fact]
     public void BatchedPredictionsEqualOneAtATimeInTheCallersOrder()
     {
         using var pipeline = TextClassificationPipeline.FromPretrained(SharedFiles.TinyModelDir, new PretrainedOptions { Log = _ => { } });
@@ -43,7 +26,7 @@ public class TextClassificationPipelineTests
     private static class TestData
     {
         public static IEnumerable<string> Reviews =>
-            BertSharp.Data.Imdb.Load("test", SharedFiles.Path("data", "imdb")).Shuffle(7).Take(12).Select(e => e.Text);
+            BertSharp.Data.Imdb.Load("test", SharedFiles.Path("data", "imdb")).Shuffle(7).SelectRange(12).Select(e => e.Text);
     }
 }
 

@@ -36,7 +36,7 @@ public class MixedPrecisionTests
         model.Precision.ComputeDtype = ScalarType.BFloat16;
         var ids = tensor(new long[] { 101, 5, 6, 7, 102, 0 }, [1, 6]);
         var mask = tensor(new long[] { 1, 1, 1, 1, 1, 0 }, [1, 6]);
-        var output = model.Forward(ids, mask, zeros_like(ids), tensor(new long[] { 1 }));
+        var output = model.ForwardWithLoss(ids, mask, zeros_like(ids), tensor(new long[] { 1 }));
         Assert.Equal(ScalarType.Float32, output.Loss!.dtype);
         output.Loss.backward();
         var grad = model.named_parameters().First(p => p.name == "bert.encoder.layer.0.attention.self.query.weight").parameter.grad!;

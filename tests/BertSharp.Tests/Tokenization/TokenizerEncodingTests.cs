@@ -90,64 +90,6 @@ public sealed class TokenizerEncodingTests
     public void SingleTruncationMatchesRustAtTinyLengths(int maxLength, int n, int keep) =>
         Assert.Equal(keep + 2, Tok.Encode(Words(n), maxLength: maxLength).InputIds.Length);
 
-    [Fact]
-    public void PaddingLongestPadsToTheLongestRow()
-    {
-        var batch = Tok.EncodeBatch(["hello world", "hi", "a b c d"]);
-        Assert.Equal(3, batch.Count);
-        Assert.Equal(6, batch.SequenceLength);
-        Assert.Equal([4, 3, 6], batch.Lengths);
-        Assert.Equal(18, batch.InputIds.Length);
-        Assert.Equal([101, Id("hello"), Id("world"), 102, 0, 0], batch.InputIds[..6]);
-        Assert.Equal([101, Id("hi"), 102, 0, 0, 0], batch.InputIds[6..12]);
-        Assert.Equal([1L, 1, 1, 1, 0, 0, 1, 1, 1, 0, 0, 0, 1, 1, 1, 1, 1, 1], batch.AttentionMask);
-        Assert.All(batch.TokenTypeIds, t => Assert.Equal(0L, t));
-        Assert.Equal([false, false, false], batch.Truncated);
-    }
-
-    [Fact]
-    public void PaddingMaxLengthPadsToMaxLengthAndTruncates()
-    {
-        var batch = Tok.EncodeBatch(["hello world", "a b c d e f g h i j"], PaddingStrategy.MaxLength, maxLength: 8);
-        Assert.Equal(8, batch.SequenceLength);
-        Assert.Equal([4, 8], batch.Lengths);
-        Assert.Equal([false, true], batch.Truncated);
-        Assert.Equal([1L, 1, 1, 1, 0, 0, 0, 0], batch.AttentionMask[..8]);
-        Assert.Equal(Enumerable.Repeat(1L, 8), batch.AttentionMask[8..]);
-        Assert.Equal(102L, batch.InputIds[15]);
-        Assert.Equal(512, Tok.EncodeBatch(["x"], PaddingStrategy.MaxLength).SequenceLength);
-        Assert.Throws<InvalidOperationException>(() =>
-            Tok.EncodeBatch(["a b c d e f g h i j"], PaddingStrategy.MaxLength, maxLength: 8, truncation: false));
-    }
-
-    [Fact]
-    public void BatchRowsEqualSingleEncodings()
-    {
-        var texts = HfReference.ImdbTexts.Take(40).ToList();
-        var batch = Tok.EncodeBatch(texts);
-        for (int i = 0; i < texts.Count; i++)
-        {
-            var single = Tok.Encode(texts[i]);
-            var row = batch.InputIds.AsSpan(i * batch.SequenceLength, batch.SequenceLength);
-            Assert.Equal(single.InputIds.Select(x => (long)x), row[..single.InputIds.Length].ToArray());
-            Assert.All(row[single.InputIds.Length..].ToArray(), x => Assert.Equal((long)Tok.PadTokenId, x));
-            Assert.Equal(single.InputIds.Length, batch.Lengths[i]);
-            Assert.Equal(single.InputIds.Length, (int)batch.AttentionMask.AsSpan(i * batch.SequenceLength, batch.SequenceLength).ToArray().Sum());
-            Assert.Equal(single.Truncated, batch.Truncated[i]);
-        }
-        Assert.Equal(512, batch.SequenceLength);
-    }
-
-    [Fact]
-    public void DoNotPadNeedsEqualLengths()
-    {
-        var batch = Tok.EncodeBatch(["a b", "c d"], PaddingStrategy.DoNotPad);
-        Assert.Equal(4, batch.SequenceLength);
-        Assert.Throws<InvalidOperationException>(() => Tok.EncodeBatch(["a b", "c"], PaddingStrategy.DoNotPad));
-        var empty = Tok.EncodeBatch([]);
-        Assert.Equal((0, 0), (empty.Count, empty.SequenceLength));
-    }
-
     // Expected strings come from Hugging Face tokenizers 0.23.2's WordPiece decoder (cleanup on).
     [Theory]
     [InlineData("Hello, World! How are you?", "hello, world! how are you?")]

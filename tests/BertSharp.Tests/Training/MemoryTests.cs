@@ -21,10 +21,11 @@ public class MemoryTests
         using var dir = new TestSupport.TempDirectory();
         var args = new TrainingArguments
         {
-            OutputDir = dir.Path, MaxSteps = 500, PerDeviceTrainBatchSize = 4, MaxLength = 32, LoggingSteps = 100,
+            OutputDir = dir.Path, MaxSteps = 500, PerDeviceTrainBatchSize = 4, LoggingSteps = 100,
             SaveStrategy = IntervalStrategy.No, Device = DeviceChoice.Cpu, LearningRate = 1e-4,
         };
-        using var trainer = new Trainer(model, args, BertSharp.Tokenization.BertTokenizer.FromDirectory(TestSupport.SharedFiles.TinyModelDir), TrainerTests.Subset(64));
+        var tokenizer = BertSharp.Tokenization.BertTokenizer.FromDirectory(TestSupport.SharedFiles.TinyModelDir);
+        using var trainer = new Trainer(model, args, TrainerTests.Subset(64).Tokenize(tokenizer, maxLength: 32));
         var resident = new SortedDictionary<int, long>();
         var native = new SortedDictionary<int, long>();
         trainer.StepCompleted += step =>

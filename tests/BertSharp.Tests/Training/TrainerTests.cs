@@ -21,7 +21,10 @@ public class TrainerTests
         return BertForSequenceClassification.FromPretrained(SharedFiles.TinyModelDir, numLabels: 2, options: new PretrainedOptions { Log = _ => { } });
     }
 
-    internal static TextClassificationDataset Subset(int count, int skip = 0) => ImdbTrain.Value.Shuffle(42).Select(skip, count);
+    internal static TextClassificationDataset Subset(int count, int skip = 0) => ImdbTrain.Value.Shuffle(42).SelectRange(skip, count);
+
+    /// <summary>A subset tokenised to 48 tokens: short sequences keep each run to seconds.</summary>
+    internal static TokenizedDataset Tokens(int count, int skip = 0) => Subset(count, skip).Tokenize(StandInTokenizer.Value, maxLength: 48);
 
     private static TrainingArguments SmallRun(string outputDir) => new()
     {
@@ -31,7 +34,6 @@ public class TrainerTests
         NumTrainEpochs = 2,
         LearningRate = 1e-4,
         WeightDecay = 0.01,
-        MaxLength = 48,
         LoggingSteps = 2,
         SaveStrategy = IntervalStrategy.No,
         Device = DeviceChoice.Cpu,
@@ -50,18 +52,18 @@ public class TrainerTests
     public void SameSeedGivesTheSameRunAndLogsHuggingFaceKeys()
     {
         using var dir = new TempDirectory();
-        var data = Subset(48);
+        var data = Tokens(48);
         Dictionary<string, Tensor> first;
         List<Dictionary<string, double>> firstLog;
         using (var model = StandIn())
-        using (var trainer = new Trainer(model, SmallRun(dir.Path), StandInTokenizer.Value, data))
+        using (var trainer = new Trainer(model, SmallRun(dir.Path), data, tokenizer: StandInTokenizer.Value))
         {
             trainer.Train();
             first = Weights(model);
             firstLog = trainer.State.LogHistory;
         }
         using var again = StandIn();
-        using var trainer2 = new Trainer(again, SmallRun(dir.Path), StandInTokenizer.Value, data);
+        using var trainer2 = new Trainer(again, SmallRun(dir.Path), data, tokenizer: StandInTokenizer.Value);
         var output = trainer2.Train();
         AssertSameWeights(first, again);
         Assert.Equal(firstLog[0]["loss"], trainer2.State.LogHistory[0]["loss"]);
@@ -81,12 +83,12 @@ public class TrainerTests
     {
         using var straightDir = new TempDirectory();
         using var resumedDir = new TempDirectory();
-        var data = Subset(40);
+        var data = Tokens(40);
         var args = SmallRun(straightDir.Path) with { SaveStrategy = IntervalStrategy.Epoch };
 
         Dictionary<string, Tensor> straight;
         using (var model = StandIn())
-        using (var trainer = new Trainer(model, args, StandInTokenizer.Value, data))
+        using (var trainer = new Trainer(model, args, data, tokenizer: StandInTokenizer.Value))
         {
             trainer.Train();
             straight = Weights(model);
@@ -94,16 +96,16 @@ public class TrainerTests
 
         // The interrupted run: cancelled (as Ctrl+C would) right after the checkpoint at the end of epoch 1.
         using (var model = StandIn())
-        using (var trainer = new Trainer(model, args with { OutputDir = resumedDir.Path }, StandInTokenizer.Value, data))
+        using (var trainer = new Trainer(model, args with { OutputDir = resumedDir.Path }, data, tokenizer: StandInTokenizer.Value))
         {
             using var cancel = new CancellationTokenSource();
             trainer.CheckpointSaved += _ => cancel.Cancel();
             Assert.ThrowsAny<OperationCanceledException>(() => trainer.Train(cancellationToken: cancel.Token));
         }
-        var checkpoint = Trainer.LatestCheckpoint(resumedDir.Path)!;
+        var checkpoint = Checkpoint.Latest(resumedDir.Path)!.Directory;
         Assert.EndsWith("checkpoint-5", checkpoint);
         using var resumed = StandIn(seed: 999); // different init: the checkpoint must overwrite everything
-        using var resumedTrainer = new Trainer(resumed, args with { OutputDir = resumedDir.Path }, StandInTokenizer.Value, data);
+        using var resumedTrainer = new Trainer(resumed, args with { OutputDir = resumedDir.Path }, data, tokenizer: StandInTokenizer.Value);
         resumedTrainer.Train(resumeFromCheckpoint: checkpoint);
         AssertSameWeights(straight, resumed);
         Assert.Equal(10, resumedTrainer.State.GlobalStep);
@@ -120,13 +122,13 @@ public class TrainerTests
             NumTrainEpochs = 1,
         };
         using var model = StandIn();
-        using var trainer = new Trainer(model, args, StandInTokenizer.Value, Subset(48), Subset(32, skip: 100));
+        using var trainer = new Trainer(model, args, Tokens(48), Tokens(32, skip: 100), StandInTokenizer.Value);
         var saved = new List<string>();
         trainer.CheckpointSaved += saved.Add;
         trainer.Train();
 
         Assert.Equal(3, saved.Count);
-        var remaining = Trainer.ListCheckpoints(dir.Path);
+        var remaining = Checkpoint.List(dir.Path).Select(c => c.Directory).ToList();
         var best = trainer.State.BestModelCheckpoint!;
         Assert.Contains(best, remaining);
         Assert.True(remaining.Count <= 3 && remaining.Contains(saved[^1]));
@@ -139,7 +141,7 @@ public class TrainerTests
 
         // Loading the best checkpoint at the end means the model now predicts what that checkpoint predicted.
         var evalAtBest = trainer.State.LogHistory.First(e => e.TryGetValue("eval_accuracy", out var a) && a == trainer.State.BestMetric);
-        var again = trainer.Evaluate(Subset(32, skip: 100));
+        var again = trainer.Evaluate(Tokens(32, skip: 100));
         Assert.Equal(evalAtBest["eval_accuracy"], again["eval_accuracy"]);
     }
 
@@ -148,7 +150,7 @@ public class TrainerTests
     {
         using var dir = new TempDirectory();
         using var model = StandIn();
-        using var trainer = new Trainer(model, SmallRun(dir.Path), StandInTokenizer.Value, Subset(16), Subset(20, skip: 50));
+        using var trainer = new Trainer(model, SmallRun(dir.Path), Tokens(16), Tokens(20, skip: 50), StandInTokenizer.Value);
         model.train();
         var first = trainer.Evaluate();
         Assert.True(model.training);
@@ -156,7 +158,7 @@ public class TrainerTests
         Assert.Equal(first["eval_loss"], second["eval_loss"]); // dropout off: deterministic
         foreach (var key in new[] { "eval_loss", "eval_accuracy", "eval_f1", "eval_precision", "eval_recall", "eval_runtime", "eval_samples_per_second", "eval_steps_per_second", "epoch" })
             Assert.True(first.ContainsKey(key), key);
-        var prediction = trainer.Predict(Subset(20, skip: 50));
+        var prediction = trainer.Predict(Tokens(20, skip: 50));
         Assert.Equal(20, prediction.Predictions.Length);
         Assert.Equal(20, prediction.Classification.ConfusionMatrix.Total);
         Assert.Equal(first["eval_accuracy"], prediction.Classification.Accuracy);
@@ -172,7 +174,7 @@ public class TrainerTests
             LearningRate = 1e-12, EvalStrategy = IntervalStrategy.Steps, EvalSteps = 1, EarlyStoppingPatience = 2, NumTrainEpochs = 3,
         };
         using var model = StandIn();
-        using var trainer = new Trainer(model, args, StandInTokenizer.Value, Subset(32), Subset(16, skip: 60));
+        using var trainer = new Trainer(model, args, Tokens(32), Tokens(16, skip: 60), StandInTokenizer.Value);
         var output = trainer.Train();
         Assert.True(output.GlobalStep < 12, $"trained {output.GlobalStep} steps instead of stopping early");
         Assert.Equal(2, trainer.State.EarlyStoppingPatienceCounter);
@@ -184,7 +186,7 @@ public class TrainerTests
         using var dir = new TempDirectory();
         using var model = StandIn();
         using (no_grad()) model.state_dict()["classifier.weight"].fill_(float.NaN);
-        using var trainer = new Trainer(model, SmallRun(dir.Path), StandInTokenizer.Value, Subset(16));
+        using var trainer = new Trainer(model, SmallRun(dir.Path), Tokens(16), tokenizer: StandInTokenizer.Value);
         var error = Assert.Throws<TrainingDivergedException>(() => trainer.Train());
         Assert.Contains("at step 1", error.Message);
         Assert.Contains("lower LearningRate", error.Message);
@@ -195,27 +197,33 @@ public class TrainerTests
     {
         using var dir = new TempDirectory();
         using var model = StandIn();
-        var threeClasses = new TextClassificationDataset([new TextExample("a", 0), new TextExample("b", 2)], source: "three.csv");
-        using var trainer = new Trainer(model, SmallRun(dir.Path), StandInTokenizer.Value, threeClasses);
-        Assert.Contains("numLabels: 3", Assert.Throws<InvalidDataException>(() => trainer.Train()).Message);
-        var unlabeled = new TextClassificationDataset([new TextExample("a", -1)], source: "unsup.parquet");
-        using var trainer2 = new Trainer(model, SmallRun(dir.Path), StandInTokenizer.Value, unlabeled);
-        Assert.Contains("unsup.parquet", Assert.Throws<InvalidDataException>(() => trainer2.Train()).Message);
+        // Refused when the Trainer is made, before any step runs.
+        var threeClasses = new TextClassificationDataset([new TextExample("a", 0), new TextExample("b", 2)], source: "three.csv").Tokenize(StandInTokenizer.Value);
+        Assert.Contains("numLabels: 3", Assert.Throws<InvalidDataException>(() => new Trainer(model, SmallRun(dir.Path), threeClasses)).Message);
+        var unlabeled = new TextClassificationDataset([new TextExample("a", -1)], source: "unsup.parquet").Tokenize(StandInTokenizer.Value);
+        Assert.Contains("unsup.parquet", Assert.Throws<InvalidDataException>(() => new Trainer(model, SmallRun(dir.Path), unlabeled)).Message);
+        var oneClass = new TextClassificationDataset([new TextExample("a", 1), new TextExample("b", 1)], source: "positive.jsonl").Tokenize(StandInTokenizer.Value);
+        var single = Assert.Throws<InvalidDataException>(() => new Trainer(model, SmallRun(dir.Path), oneClass)).Message;
+        Assert.Contains("positive.jsonl", single);
+        Assert.Contains("label 1", single);
+        var longReview = string.Join(" ", Enumerable.Repeat("film", 700));
+        var tooLong = new TextClassificationDataset([new TextExample(longReview, 0), new TextExample("Dull.", 1)], source: "long.jsonl").Tokenize(StandInTokenizer.Value, maxLength: 600);
+        Assert.Contains("512 positions", Assert.Throws<InvalidDataException>(() => new Trainer(model, SmallRun(dir.Path), tooLong)).Message);
     }
 
     [Fact]
     public void GradientAccumulationAveragesMicroBatches()
     {
         // Two micro-batches of 4 accumulated must move the weights like one batch of 8 (dropout off, same examples).
-        var examples = TokenizedDataset.Tokenize(Subset(8), StandInTokenizer.Value, 32).ToList();
+        var examples = Subset(8).Tokenize(StandInTokenizer.Value, maxLength: 32).ToList();
         var noDropout = new PretrainedOptions { Log = _ => { }, ConfigOverrides = c => (c.HiddenDropoutProb, c.AttentionProbsDropoutProb) = (0, 0) };
         using var dir = new TempDirectory();
         manual_seed(3);
         using var a = BertForSequenceClassification.FromPretrained(SharedFiles.TinyModelDir, numLabels: 2, options: noDropout);
         manual_seed(3);
         using var b = BertForSequenceClassification.FromPretrained(SharedFiles.TinyModelDir, numLabels: 2, options: noDropout);
-        using var whole = new Trainer(a, SmallRun(dir.Path), StandInTokenizer.Value);
-        using var accumulated = new Trainer(b, SmallRun(dir.Path) with { GradientAccumulationSteps = 2 }, StandInTokenizer.Value);
+        using var whole = new Trainer(a, SmallRun(dir.Path));
+        using var accumulated = new Trainer(b, SmallRun(dir.Path) with { GradientAccumulationSteps = 2 });
         var (lossWhole, normWhole) = whole.TrainingStep([examples], 1e-3);
         var (lossAcc, normAcc) = accumulated.TrainingStep([examples.Take(4).ToList(), examples.Skip(4).ToList()], 1e-3);
         // Micro-batches pad to their own longest example; with the attention mask the math is the same.

@@ -17,7 +17,6 @@ public class TrainingArgumentsTests
         Assert.Equal(1.0, args.MaxGradNorm);
         Assert.Equal(500, args.LoggingSteps);
         Assert.Equal(42, args.Seed);
-        Assert.Equal(512, args.MaxLength);
         Assert.Equal(SchedulerType.Linear, args.LrSchedulerType);
         Assert.Equal((0.9, 0.999, 1e-8), (args.AdamBeta1, args.AdamBeta2, args.AdamEpsilon));
         args.Validate();

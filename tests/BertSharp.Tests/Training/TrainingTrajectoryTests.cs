@@ -46,7 +46,7 @@ public class TrainingTrajectoryTests
         for (var step = 0; step < 3; step++)
         {
             var lr = schedule.LearningRateAt(step);
-            var output = model.Forward(reference["input_ids"], reference["attention_mask"], reference["token_type_ids"], labels);
+            var output = model.ForwardWithLoss(reference["input_ids"], reference["attention_mask"], reference["token_type_ids"], labels);
             output.Loss!.backward();
             var norm = nn.utils.clip_grad_norm_(optimizer.Parameters, maxGradNorm);
             optimizer.Step(lr);

@@ -25,7 +25,7 @@ public sealed class WebModelFixture : IDisposable
     public WebModelFixture()
     {
         ModelDir = Path.Combine(_root.Path, ModelName);
-        var data = Imdb.Load("train", SharedFiles.Path("data", "imdb")).Shuffle(42).Take(64);
+        var data = Imdb.Load("train", SharedFiles.Path("data", "imdb")).Shuffle(42).SelectRange(64);
         manual_seed(7);
         var id2Label = (data.LabelNames ?? ["neg", "pos"]).Select((name, i) => (name, i)).ToDictionary(x => x.i, x => x.name);
         using var model = BertForSequenceClassification.FromPretrained(SharedFiles.TinyModelDir, numLabels: 2,
@@ -37,12 +37,11 @@ public sealed class WebModelFixture : IDisposable
             PerDeviceTrainBatchSize = 8,
             NumTrainEpochs = 1,
             LearningRate = 1e-4,
-            MaxLength = 64,
             LoggingSteps = 1000,
             SaveStrategy = IntervalStrategy.No,
             Device = DeviceChoice.Cpu,
         };
-        using var trainer = new Trainer(model, args, tokenizer, data);
+        using var trainer = new Trainer(model, args, data.Tokenize(tokenizer, maxLength: 64), tokenizer: tokenizer);
         trainer.Train();
         trainer.SaveModel(ModelDir);
         Pipeline = TextClassificationPipeline.FromPretrained(ModelDir, new PretrainedOptions { Log = _ => { } });
