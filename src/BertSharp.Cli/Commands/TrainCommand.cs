@@ -56,6 +56,9 @@ internal static class TrainCommand
             var resumeFrom = parse.GetValue(resume);
             if (resumeFrom == "last")
                 resumeFrom = Checkpoint.Latest(args.OutputDir)?.Directory ?? throw new CliUsageException($"--resume-from-checkpoint last: no checkpoint in {args.OutputDir}");
+            // Before anything is downloaded or loaded: the output folder must take the run, and a resume must continue its checkpoint's.
+            Checkpoint.PrepareOutputDir(args.OutputDir, resuming: resumeFrom is not null, args.OverwriteOutputDir);
+            if (resumeFrom is not null) ResumeCheck.EnsureResumable(Checkpoint.Open(resumeFrom), args, currentInputs: null);
 
             using var hub = new HubClient();
             var (tokenizer, bert, train, eval) = ConsoleProgress.WithDownloads(progress =>
@@ -80,6 +83,12 @@ internal static class TrainCommand
             AnsiConsole.MarkupLine($"[grey]device {trainer.Device.type.ToString().ToLowerInvariant()}, {(args.Bf16 ? "bf16" : "fp32")}; {train.Count:N0} training and {eval?.Count ?? 0:N0} evaluation examples; output in {Markup.Escape(Path.GetFullPath(args.OutputDir))}[/]");
 
             var output = TrainingProgress.Run(trainer, t => t.Train(resumeFrom, cancellationToken));
+            if (output.StepsRun == 0)
+            {
+                // The checkpoint already ended this run: what the run saved stays as it was, rather than figures of no work.
+                AnsiConsole.MarkupLine($"Nothing is left to train: the model and metrics in {Markup.Escape(Path.GetFullPath(args.OutputDir))} are left as they are.");
+                return Task.FromResult(0);
+            }
             // The final evaluation, as the tutorial's trainer.evaluate() prints it (the Logged handler prints it).
             var final = eval is null ? new Dictionary<string, double>() : trainer.Evaluate();
             trainer.SaveModel();

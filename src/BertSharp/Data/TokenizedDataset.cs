@@ -69,6 +69,30 @@ public sealed class TokenizedDataset : IReadOnlyList<TokenizedExample>
         return new TokenizedDataset(examples, dataset.Source, length, dataset.LabelNames, dataset.NumLabels);
     }
 
+    /// <summary>
+    /// SHA-256 of the token ids, labels and truncation length of every example in order: equal exactly when the same
+    /// texts, in the same order, were tokenised the same way. A resumed run compares it with its checkpoint's.
+    /// </summary>
+    public string Fingerprint()
+    {
+        using var hash = System.Security.Cryptography.IncrementalHash.CreateHash(System.Security.Cryptography.HashAlgorithmName.SHA256);
+        var word = new byte[4];
+        void Add(int value)
+        {
+            System.Buffers.Binary.BinaryPrimitives.WriteInt32LittleEndian(word, value);
+            hash.AppendData(word);
+        }
+        Add(_examples.Length);
+        Add(MaxLength);
+        foreach (var example in _examples)
+        {
+            Add(example.Label ?? -1);
+            Add(example.InputIds.Length);
+            hash.AppendData(System.Runtime.InteropServices.MemoryMarshal.AsBytes(example.InputIds.AsSpan()));
+        }
+        return Convert.ToHexStringLower(hash.GetHashAndReset());
+    }
+
     /// <summary>How many examples carry each label, in label order.</summary>
     public IReadOnlyDictionary<int, int> LabelCounts()
     {

@@ -16,6 +16,7 @@ public sealed class Checkpoint
     private const string OptimizerFile = "optimizer.safetensors";
     private const string RngFile = "rng_state.safetensors";
     private const string ArgsFile = "training_args.json";
+    private const string TempMarker = ".tmp-";
 
     private Checkpoint(string directory, int step)
     {
@@ -37,12 +38,13 @@ public sealed class Checkpoint
     /// touches the previous good one.
     /// </summary>
     /// <param name="saveModel">Writes the model (and tokenizer) into the folder it is given.</param>
-    public static Checkpoint Save(string outputDir, TrainerState state, Action<string> saveModel, AdamW optimizer, TrainingArguments args)
+    public static Checkpoint Save(string outputDir, TrainerState state, Action<string> saveModel, AdamW optimizer, TrainingArguments args, RunInputs inputs)
     {
         var name = Prefix + state.GlobalStep;
         var final = PathFor(outputDir, state.GlobalStep);
         System.IO.Directory.CreateDirectory(outputDir);
-        var temp = Path.Combine(outputDir, $".{name}.tmp-{Guid.NewGuid():N}");
+        // The process id in the name tells a later run whether the folder is still being written.
+        var temp = Path.Combine(outputDir, $".{name}{TempMarker}{Environment.ProcessId}-{Guid.NewGuid():N}");
         try
         {
             saveModel(temp);
@@ -50,6 +52,7 @@ public sealed class Checkpoint
             using (var rng = get_rng_state())
                 SafetensorsWriter.Save(Path.Combine(temp, RngFile), [KeyValuePair.Create("cpu", rng)]);
             AtomicFile.WriteAllText(Path.Combine(temp, ArgsFile), args.ToJson() + "\n");
+            inputs.Save(Path.Combine(temp, RunInputs.FileName));
             state.Save(Path.Combine(temp, TrainerState.FileName));
             if (System.IO.Directory.Exists(final)) System.IO.Directory.Delete(final, recursive: true);
             System.IO.Directory.Move(temp, final);
@@ -97,6 +100,74 @@ public sealed class Checkpoint
     }
 
     public TrainerState LoadState() => TrainerState.Load(Path.Combine(Directory, TrainerState.FileName));
+
+    public TrainingArguments LoadArguments()
+    {
+        var path = Path.Combine(Directory, ArgsFile);
+        if (!File.Exists(path)) throw new FileNotFoundException($"{path}: the checkpoint has no training arguments.", path);
+        try { return TrainingArguments.FromJson(File.ReadAllText(path)); }
+        catch (System.Text.Json.JsonException e) { throw new InvalidDataException($"{path}: malformed training arguments ({e.Message}).", e); }
+    }
+
+    /// <summary>The model and data the run was started with; null for checkpoints older than this record.</summary>
+    public RunInputs? LoadRunInputs() => RunInputs.Load(Path.Combine(Directory, RunInputs.FileName));
+
+    /// <summary>
+    /// Gets <paramref name="outputDir"/> ready before a run starts: it must be writable; half-written checkpoint folders
+    /// left by interrupted runs are removed; and a new (not resumed) run refuses to start beside another run's
+    /// checkpoints — a later resume would pick theirs up as its own — unless <paramref name="overwrite"/> deletes them.
+    /// </summary>
+    public static void PrepareOutputDir(string outputDir, bool resuming, bool overwrite)
+    {
+        OutputDirectory.EnsureWritable(outputDir);
+        RemoveStaleTemporaries(outputDir);
+        if (resuming) return;
+        var existing = List(outputDir);
+        if (existing.Count == 0) return;
+        if (!overwrite)
+            throw new ArgumentException(
+                $"The output folder '{Path.GetFullPath(outputDir)}' already holds checkpoints of an earlier run ({Describe(existing)}); a new run " +
+                "there would be mixed up with them when resumed. Resume that run, choose another output folder, or set OverwriteOutputDir " +
+                "(--overwrite-output-dir) to delete them and start afresh.");
+        foreach (var old in existing) System.IO.Directory.Delete(old.Directory, recursive: true);
+    }
+
+    /// <summary>Removes hidden checkpoint folders whose writer is no longer running (a crash or kill mid-save).</summary>
+    public static int RemoveStaleTemporaries(string outputDir)
+    {
+        if (!System.IO.Directory.Exists(outputDir)) return 0;
+        var removed = 0;
+        foreach (var temp in System.IO.Directory.GetDirectories(outputDir, "." + Prefix + "*" + TempMarker + "*"))
+        {
+            var name = Path.GetFileName(temp);
+            var owner = name[(name.IndexOf(TempMarker, StringComparison.Ordinal) + TempMarker.Length)..].Split('-')[0];
+            // Folders named before the process id was recorded have a bare GUID: no live writer can be told, so they go too.
+            if (int.TryParse(owner, out var pid) && IsRunning(pid)) continue;
+            try
+            {
+                System.IO.Directory.Delete(temp, recursive: true);
+                removed++;
+            }
+            catch (Exception e) when (e is IOException or UnauthorizedAccessException) { }
+        }
+        return removed;
+    }
+
+    private static bool IsRunning(int pid)
+    {
+        if (pid == Environment.ProcessId) return true;
+        try
+        {
+            using var process = System.Diagnostics.Process.GetProcessById(pid);
+            return !process.HasExited;
+        }
+        catch (ArgumentException) { return false; }
+        catch (InvalidOperationException) { return false; }
+    }
+
+    private static string Describe(IReadOnlyList<Checkpoint> checkpoints) =>
+        checkpoints.Count == 1 ? Path.GetFileName(checkpoints[0].Directory)
+            : $"{Path.GetFileName(checkpoints[0].Directory)} … {Path.GetFileName(checkpoints[^1].Directory)}, {checkpoints.Count} in all";
 
     /// <summary>Puts the checkpoint's weights into <paramref name="model"/>, its moments into <paramref name="optimizer"/>, and restores the random-number state.</summary>
     public void Restore(BertForSequenceClassification model, AdamW optimizer)

@@ -67,10 +67,18 @@ public sealed class Trainer : IDisposable
     public event Action<EvaluationProgress>? EvaluationProgressed;
     public event Action<string>? CheckpointSaved;
 
+    /// <summary>
+    /// Things worth a user's attention that do not stop training (e.g. arguments changed on resume). With no handler
+    /// they go to standard error, as transformers' logger warnings do.
+    /// </summary>
+    public event Action<string>? Warning;
+
     /// <summary>Trains from scratch, or continues exactly where <paramref name="resumeFromCheckpoint"/> stopped.</summary>
     public TrainOutput Train(string? resumeFromCheckpoint = null, CancellationToken cancellationToken = default)
     {
         var train = TrainDataset ?? throw new InvalidOperationException("Trainer.Train needs a training dataset.");
+        Checkpoint.PrepareOutputDir(Args.OutputDir, resuming: resumeFromCheckpoint is not null, Args.OverwriteOutputDir);
+        var inputs = RunInputs.Of(Model, train);
         manual_seed(Args.Seed);
         if (Device.type == TorchSharp.DeviceType.CUDA) cuda.manual_seed_all(Args.Seed);
 
@@ -81,7 +89,7 @@ public sealed class Trainer : IDisposable
         _optimizer?.Dispose();
         _optimizer = CreateOptimizer();
         State = TrainerState.Start(Args, maxSteps, numEpochs);
-        if (resumeFromCheckpoint is not null) Resume(resumeFromCheckpoint);
+        if (resumeFromCheckpoint is not null) Resume(resumeFromCheckpoint, inputs);
         var (startEpoch, updatesToSkip) = (State.GlobalStep / updatesPerEpoch, State.GlobalStep % updatesPerEpoch);
 
         Model.train();
@@ -126,10 +134,10 @@ public sealed class Trainer : IDisposable
                 stop = State.GlobalStep >= maxSteps;
                 var evaluate = Args.EvalStrategy == IntervalStrategy.Steps && State.GlobalStep % State.EvalSteps!.Value == 0;
                 var save = Args.SaveStrategy == IntervalStrategy.Steps && State.GlobalStep % Args.SaveSteps == 0;
-                stop |= EvaluateAndSave(evaluate, save);
+                stop |= EvaluateAndSave(evaluate, save, inputs);
             }
             // evaluate and save on the "epoch" strategies
-            stop |= EvaluateAndSave(Args.EvalStrategy == IntervalStrategy.Epoch, Args.SaveStrategy == IntervalStrategy.Epoch);
+            stop |= EvaluateAndSave(Args.EvalStrategy == IntervalStrategy.Epoch, Args.SaveStrategy == IntervalStrategy.Epoch, inputs);
         }
         clock.Stop();
 
@@ -137,6 +145,7 @@ public sealed class Trainer : IDisposable
         if (Args.LoadBestModelAtEnd && State.BestModelCheckpoint is { } best && Directory.Exists(best))
             PretrainedLoader.LoadInto(Model, best);
         var runSteps = State.GlobalStep - firstStep;
+        if (runSteps == 0) return Finished();
         var seconds = Math.Max(clock.Elapsed.TotalSeconds, 1e-9);
         var summary = new Dictionary<string, double>
         {
@@ -148,7 +157,7 @@ public sealed class Trainer : IDisposable
             [LogKeys.Step] = State.GlobalStep,
         };
         Log(summary);
-        return new TrainOutput(State.GlobalStep, summary[LogKeys.TrainLoss], summary);
+        return new TrainOutput(State.GlobalStep, summary[LogKeys.TrainLoss], summary, runSteps);
     }
 
     /// <summary>
@@ -231,11 +240,11 @@ public sealed class Trainer : IDisposable
     }
 
     /// <summary>Evaluates and/or saves as the strategies ask; returns true when early stopping says to stop.</summary>
-    private bool EvaluateAndSave(bool evaluate, bool save)
+    private bool EvaluateAndSave(bool evaluate, bool save, RunInputs inputs)
     {
         var metrics = evaluate ? Evaluate() : null;
         var improved = metrics is not null && UpdateBestMetric(metrics);
-        if (save) SaveCheckpoint(improved);
+        if (save) SaveCheckpoint(improved, inputs);
         return metrics is not null && Args.EarlyStoppingPatience is { } patience && State.EarlyStoppingPatienceCounter >= patience;
     }
 
@@ -257,24 +266,52 @@ public sealed class Trainer : IDisposable
         return improved;
     }
 
-    private void SaveCheckpoint(bool isBest)
+    private void SaveCheckpoint(bool isBest, RunInputs inputs)
     {
         // The saved state must already name this checkpoint as the best one.
         if (isBest) State.BestModelCheckpoint = Checkpoint.PathFor(Args.OutputDir, State.GlobalStep);
-        var checkpoint = Checkpoint.Save(Args.OutputDir, State, SaveModel, _optimizer!, Args);
+        var checkpoint = Checkpoint.Save(Args.OutputDir, State, SaveModel, _optimizer!, Args, inputs);
         CheckpointSaved?.Invoke(checkpoint.Directory);
         Checkpoint.Rotate(Args.OutputDir, Args.SaveTotalLimit, State.BestModelCheckpoint);
     }
 
-    private void Resume(string directory)
+    private void Resume(string directory, RunInputs inputs)
     {
         var checkpoint = Checkpoint.Open(directory);
         var saved = checkpoint.LoadState();
+        var notes = ResumeCheck.EnsureResumable(checkpoint, Args, inputs);
         if (saved.MaxSteps != State.MaxSteps)
             throw new ArgumentException(
-                $"{directory}: the checkpoint was made for {saved.MaxSteps} steps but these arguments give {State.MaxSteps}; resume with the same epochs, batch size and dataset.");
+                $"{checkpoint.Directory}: the checkpoint was made for {saved.MaxSteps} steps but these arguments give {State.MaxSteps}; resume with the same epochs, batch size and dataset.");
+        foreach (var note in notes) Warn($"Resuming {checkpoint.Directory} with {note}.");
         checkpoint.Restore(Model, _optimizer!);
         State.ContinueFrom(saved);
+    }
+
+    /// <summary>
+    /// A resume from the checkpoint that ended its run trains nothing. Its summary would be all zeros, so none is logged;
+    /// the training loss is the step-weighted mean of the losses the run logged, and there is no runtime to report.
+    /// </summary>
+    private TrainOutput Finished()
+    {
+        Warn($"The checkpoint at step {State.GlobalStep} already ended its run of {State.MaxSteps} steps: there was nothing left to train.");
+        double weighted = 0;
+        var (steps, previous) = (0, 0);
+        foreach (var entry in State.LogHistory.Where(e => e.ContainsKey(LogKeys.Loss) && e.ContainsKey(LogKeys.Step)))
+        {
+            var step = (int)entry[LogKeys.Step];
+            weighted += entry[LogKeys.Loss] * (step - previous);
+            (steps, previous) = (steps + step - previous, step);
+        }
+        var loss = steps == 0 ? double.NaN : weighted / steps;
+        var metrics = new Dictionary<string, double> { [LogKeys.TrainLoss] = loss, [LogKeys.Epoch] = State.Epoch, [LogKeys.Step] = State.GlobalStep };
+        return new TrainOutput(State.GlobalStep, loss, metrics, StepsRun: 0);
+    }
+
+    private void Warn(string message)
+    {
+        if (Warning is { } handler) handler(message);
+        else Console.Error.WriteLine(message);
     }
 
     private void Log(Dictionary<string, double> entry)

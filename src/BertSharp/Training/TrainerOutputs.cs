@@ -1,7 +1,10 @@
 namespace BertSharp.Training;
 
-/// <summary>What <see cref="Trainer.Train"/> returns: the step count, mean training loss and the run's speed.</summary>
-public sealed record TrainOutput(int GlobalStep, double TrainingLoss, IReadOnlyDictionary<string, double> Metrics);
+/// <summary>
+/// What <see cref="Trainer.Train"/> returns: the step count, mean training loss, the run's speed, and how many steps this
+/// call ran (0 when it resumed from the checkpoint that ended its run).
+/// </summary>
+public sealed record TrainOutput(int GlobalStep, double TrainingLoss, IReadOnlyDictionary<string, double> Metrics, int StepsRun);
 
 /// <summary>Reported after every optimizer step, for progress bars and live charts.</summary>
 public sealed record StepProgress(int GlobalStep, int MaxSteps, double Epoch, double Loss, double GradNorm, double LearningRate);

@@ -19,6 +19,9 @@ public sealed record TrainingArguments
     /// <summary>Folder for checkpoints (checkpoint-{step}/), the final model, metrics.json and log_history.json.</summary>
     public string OutputDir { get; init; } = "results";
 
+    /// <summary>Start a new run in OutputDir even though it holds checkpoints of an earlier run, deleting them first.</summary>
+    public bool OverwriteOutputDir { get; init; }
+
     /// <summary>When to evaluate on the eval dataset: never (No), every EvalSteps optimizer steps, or after every epoch.</summary>
     public IntervalStrategy EvalStrategy { get; init; } = IntervalStrategy.No;
 

@@ -88,6 +88,56 @@ public class CliTrainingTests
     }
 
     [Fact]
+    public void AnUnwritableOutputFolderFailsBeforeAnythingIsLoaded()
+    {
+        using var dir = new TempDirectory();
+        File.WriteAllText(dir.File("a-file"), "not a folder");
+        // A dataset that does not exist: the output folder must be refused first, before any data or model is read.
+        var result = CliProcess.Run(["train", "--model", SharedFiles.TinyModelDir, "--dataset", dir.File("missing.jsonl"), "--output-dir", Path.Combine(dir.File("a-file"), "out")]);
+        Assert.Equal(1, result.ExitCode);
+        Assert.Contains("cannot be written", result.Stderr);
+        Assert.DoesNotContain("missing.jsonl", result.Stderr);
+    }
+
+    [Fact]
+    public void ANewRunRefusesAnotherRunsCheckpointsAndAResumeRefusesAnotherRunsData()
+    {
+        using var output = new TempDirectory();
+        string[] Run(int samples, params string[] extra) =>
+        [
+            "train", "--model", SharedFiles.TinyModelDir, "--dataset", SharedFiles.Path("data", "imdb"), "--train-samples", samples.ToString(),
+            "--eval-samples", "8", "--num-train-epochs", "2", "--max-length", "32", "--per-device-train-batch-size", "8",
+            "--learning-rate", "1e-4", "--output-dir", output.Path, .. extra,
+        ];
+        var first = CliProcess.Run(Run(16));
+        Assert.True(first.ExitCode == 0, first.Stderr + first.Stdout);
+        Assert.True(Directory.Exists(output.File("checkpoint-4")));
+        var metricsBefore = File.ReadAllText(output.File("metrics.json"));
+
+        var second = CliProcess.Run(Run(24));
+        Assert.Equal(1, second.ExitCode);
+        Assert.Contains("--overwrite-output-dir", second.Stderr);
+        Assert.Contains("checkpoint-2 … checkpoint-4", second.Stderr);
+
+        // Resuming the first run's checkpoint with other data is another run, not a continuation.
+        var mixed = CliProcess.Run(Run(24, "--resume-from-checkpoint", "last"));
+        Assert.Equal(1, mixed.ExitCode);
+        Assert.Contains("the training data differ", mixed.Stderr);
+        Assert.DoesNotContain("   at ", mixed.Stderr);
+
+        // Resuming a finished run trains nothing and keeps the real figures.
+        var finished = CliProcess.Run(Run(16, "--resume-from-checkpoint", "last"));
+        Assert.True(finished.ExitCode == 0, finished.Stderr);
+        Assert.Contains("Nothing is left to train", finished.Stdout);
+        Assert.Equal(metricsBefore, File.ReadAllText(output.File("metrics.json")));
+
+        var overwritten = CliProcess.Run(Run(24, "--overwrite-output-dir"));
+        Assert.True(overwritten.ExitCode == 0, overwritten.Stderr);
+        Assert.False(Directory.Exists(output.File("checkpoint-4")));
+        Assert.True(Directory.Exists(output.File("checkpoint-6")));
+    }
+
+    [Fact]
     public void TrainHelpDocumentsEveryTrainingArgument()
     {
         var help = CliProcess.Run(["train", "--help"]);

@@ -13,7 +13,7 @@ namespace BertSharp.Tests.Training;
 public class TrainerTests
 {
     private static readonly Lazy<TextClassificationDataset> ImdbTrain = new(() => Imdb.Load("train", SharedFiles.Path("data", "imdb")));
-    private static readonly Lazy<BertTokenizer> StandInTokenizer = new(() => BertTokenizer.FromDirectory(SharedFiles.TinyModelDir));
+    internal static readonly Lazy<BertTokenizer> StandInTokenizer = new(() => BertTokenizer.FromDirectory(SharedFiles.TinyModelDir));
 
     internal static BertForSequenceClassification StandIn(int seed = 1)
     {
