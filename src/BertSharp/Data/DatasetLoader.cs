@@ -26,6 +26,8 @@ public static class DatasetLoader
         if (!HubClient.IsValidRepoId(datasetIdOrPath.Split('@')[0]))
             throw new ArgumentException($"'{datasetIdOrPath}' is neither a data file, a folder, nor a Hub dataset id (org/name).");
         var (repo, revision) = datasetIdOrPath.Split('@') is [var r, var rev] ? (r, rev) : (datasetIdOrPath, "main");
+        if (revision.Length == 0)
+            throw new ArgumentException($"'{datasetIdOrPath}' names no revision after '@' (e.g. {repo}@main).");
         using var owned = hub is null ? new HubClient() : null;
         var client = hub ?? owned!;
         var file = $"plain_text/{split}-00000-of-00001.parquet";

@@ -12,7 +12,7 @@ public static class Imdb
     {
         ArgumentNullException.ThrowIfNull(split);
         if (!Splits.Contains(split, StringComparer.Ordinal))
-            throw new ArgumentException($"IMDb has no split '{split}'; the splits are {string.Join(", ", Splits)}.", nameof(split));
+            throw new ArgumentException($"IMDb has no split '{split}'; the splits are {string.Join(", ", Splits)}.");
         return $"plain_text/{split}-00000-of-00001.parquet";
     }
 
@@ -46,8 +46,7 @@ public static class Imdb
         else
         {
             throw new ArgumentException(
-                $"Loading IMDb split '{split}' needs a localDirectory holding {file}, or a download function that fetches it from {RepoId}.",
-                nameof(localDirectory));
+                $"Loading IMDb split '{split}' needs a localDirectory holding {file}, or a download function that fetches it from {RepoId}.");
         }
         return TextClassificationDataset.FromParquet(path);
     }

@@ -19,7 +19,9 @@ public static class Pretrained
     public static string? ResolveFile(string modelIdOrPath, string filename, HubClient? hub = null, bool optional = false,
         IProgress<DownloadProgress>? progress = null)
     {
-        ArgumentException.ThrowIfNullOrWhiteSpace(modelIdOrPath);
+        // Messages without a parameter name: the id comes from a user (--model), and the message is all they see.
+        if (string.IsNullOrWhiteSpace(modelIdOrPath))
+            throw new ArgumentException("No model was given: the model id or path is empty.");
         ArgumentException.ThrowIfNullOrWhiteSpace(filename);
 
         if (Directory.Exists(modelIdOrPath))
@@ -36,8 +38,7 @@ public static class Pretrained
         var (repoId, revision) = SplitRevision(modelIdOrPath);
         if (repoId is null || !HubClient.IsValidRepoId(repoId))
             throw new ArgumentException(
-                $"'{modelIdOrPath}' is neither an existing directory nor a valid Hub repo id ('name', 'org/name' or 'org/name@revision').",
-                nameof(modelIdOrPath));
+                $"'{modelIdOrPath}' is neither an existing directory nor a valid Hub repo id ('name', 'org/name' or 'org/name@revision').");
 
         var owned = hub is null ? new HubClient() : null;
         try
