@@ -35,12 +35,23 @@ public static class CliRunner
         or InvalidDataException or SafetensorsFormatException or HubException or JsonException or NotSupportedException
         or ArgumentException or UnauthorizedAccessException or IOException or BertSharp.Training.TrainingDivergedException;
 
-    private static string Describe(Exception e) => e switch
+    private static string Describe(Exception e) => OneLine(e switch
     {
         // The runtime's own messages for these say little about which file was meant.
         FileNotFoundException { FileName: { } f } when !e.Message.Contains(f) => $"{e.Message} ({f})",
+        // A parameter name means nothing to someone at a shell ("… (Parameter 'modelIdOrPath')"); the library's
+        // user-facing messages carry none, and this keeps any that slip through to one sentence.
+        ArgumentException { ParamName: { } name } => WithoutParameter(e.Message, name),
         _ => e.Message,
-    };
+    });
+
+    private static string WithoutParameter(string message, string name)
+    {
+        var at = message.IndexOf($" (Parameter '{name}')", StringComparison.Ordinal);
+        return at < 0 ? message : message[..at];
+    }
+
+    private static string OneLine(string message) => string.Join(' ', message.Split('\n', StringSplitOptions.RemoveEmptyEntries | StringSplitOptions.TrimEntries));
 }
 
 /// <summary>A mistake in how the command was called, reported without a stack trace.</summary>

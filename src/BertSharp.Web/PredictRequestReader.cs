@@ -117,12 +117,23 @@ internal static class PredictRequestReader
             JsonElement? text = null, texts = null;
             foreach (var property in root.EnumerateObject())
             {
-                if (property.NameEquals("text"))
+                // Comparing a name unescapes it, and an escape naming half a surrogate pair ("\ud800") throws there:
+                // it is the client's malformed body, like the same escape in a value (ReadText), not a server error.
+                bool isText, isTexts;
+                try
+                {
+                    (isText, isTexts) = (property.NameEquals("text"), property.NameEquals("texts"));
+                }
+                catch (InvalidOperationException)
+                {
+                    return Result.Fail(ApiError.BadRequest("A property name of the body is not valid text: it has an unpaired UTF-16 surrogate escape."));
+                }
+                if (isText)
                 {
                     if (text is not null) return Result.Fail(ApiError.BadRequest("The body has 'text' more than once."));
                     text = property.Value;
                 }
-                else if (property.NameEquals("texts"))
+                else if (isTexts)
                 {
                     if (texts is not null) return Result.Fail(ApiError.BadRequest("The body has 'texts' more than once."));
                     texts = property.Value;

@@ -24,6 +24,15 @@ public sealed class SentimentServer : IDisposable
         {
             Pipeline = _ownedPipeline = TextClassificationPipeline.FromPretrained(options.Model!, options.Pretrained, options.MaxLength);
         }
+        try
+        {
+            EnsureServable(Pipeline, options.Model ?? "the model");
+        }
+        catch
+        {
+            _ownedPipeline?.Dispose();
+            throw;
+        }
         ModelName = options.ModelName ?? DisplayName(options.Model) ?? "model";
         var id2Label = Pipeline.Model.Config.Id2Label;
         Labels = Enumerable.Range(0, Pipeline.Model.Config.NumLabels)
@@ -52,6 +61,22 @@ public sealed class SentimentServer : IDisposable
 
     /// <summary>The most tokens a text keeps.</summary>
     public int MaxLength => Pipeline.MaxLength;
+
+    /// <summary>
+    /// Refuses, before anything listens, a model whose answers would be numbers about nothing: one whose weights were
+    /// partly not in the checkpoint (a masked-LM checkpoint has no trained classifier: its head is random). A tokenizer
+    /// that makes ids the model has no embedding for is already refused by the pipeline.
+    /// </summary>
+    private static void EnsureServable(TextClassificationPipeline pipeline, string source)
+    {
+        if (pipeline.Model.LoadingInfo is { IsComplete: false } info)
+        {
+            var random = info.MissingKeys.Concat(info.MismatchedKeys.Select(k => k.Split(':')[0])).ToList();
+            throw new InvalidDataException(
+                $"{source}: the checkpoint has no trained weights for [{string.Join(", ", random.Take(6))}{(random.Count > 6 ? ", …" : "")}], so its " +
+                "predictions would be random; fine-tune it first (bertsharp train) and serve the folder that saves.");
+        }
+    }
 
     /// <summary>A Hub id as given; a local folder by its last name only, so no full path is ever shown to clients.</summary>
     internal static string? DisplayName(string? model)

@@ -65,6 +65,9 @@ public static class WebApp
             kestrel.Limits.MaxRequestBodySize = options.MaxRequestBodyBytes;
         });
         builder.Logging.AddFilter("Microsoft.AspNetCore", LogLevel.Warning);
+        // The host logs a failure to start (e.g. a port in use) with its whole stack trace, and then throws the same
+        // exception to whoever started it (bertsharp serve prints it as one line): the log adds nothing but noise.
+        builder.Logging.AddFilter("Microsoft.Extensions.Hosting.Internal.Host", LogLevel.Critical);
         builder.Services.AddProblemDetails();
         // Registered through a factory so the container disposes it (batcher first, then the model) when the app stops.
         builder.Services.AddSingleton(_ => server);
@@ -107,11 +110,13 @@ public static class WebApp
         });
 
         var page = Page(server);
-        app.MapGet("/", () => Results.Text(page, "text/html; charset=utf-8"));
-        app.MapGet("/app.js", (HttpContext http) => Asset(http, "app.js", "text/javascript; charset=utf-8"));
-        app.MapGet("/app.css", (HttpContext http) => Asset(http, "app.css", "text/css; charset=utf-8"));
-        app.MapGet("/healthz", () => Results.Json(new { status = "ok", model = server.ModelName, labels = server.Labels }, Json));
-        app.MapGet("/api/stats", () => Results.Json(Stats(server), Json));
+        // HEAD answers as GET does (monitors and link checkers use it); Kestrel sends the headers and drops the body.
+        string[] read = [HttpMethods.Get, HttpMethods.Head];
+        app.MapMethods("/", read, () => Results.Text(page, "text/html; charset=utf-8"));
+        app.MapMethods("/app.js", read, (HttpContext http) => Asset(http, "app.js", "text/javascript; charset=utf-8"));
+        app.MapMethods("/app.css", read, (HttpContext http) => Asset(http, "app.css", "text/css; charset=utf-8"));
+        app.MapMethods("/healthz", read, () => Results.Json(new { status = "ok", model = server.ModelName, labels = server.Labels }, Json));
+        app.MapMethods("/api/stats", read, () => Results.Json(Stats(server), Json));
         // Typed as a Delegate on purpose: a lambda taking only HttpContext would bind as a RequestDelegate and drop the IResult.
         app.MapPost("/api/predict", (Func<HttpContext, Task<IResult>>)(http => PredictAsync(http, server, logger)));
         return app;

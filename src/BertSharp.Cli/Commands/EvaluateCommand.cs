@@ -41,6 +41,9 @@ internal static class EvaluateCommand
                 return (tokenizer, bert, data);
             });
             using var _ = bert;
+            // Names in the data mean the model's classes of those names, not their position in sorted order.
+            data = data.WithLabelIds(bert.Config.Label2Id, TrainCommand.Warn);
+            data.EnsureClassificationLabels(bert.Config.NumLabels, training: false);
             if (parse.GetValue(batchSize) < 1) throw new CliUsageException($"--batch-size must be at least 1, got {parse.GetValue(batchSize)}");
             var target = TrainingDevice.Prepare(bert, parse.GetValue(device), parse.GetValue(bf16));
             var tokens = TrainingProgress.Tokenize(data, tokenizer, ModelInputChecks.MaxLength(tokenizer, bert.Config, parse.GetValue(maxLength)), "the evaluation set");

@@ -21,9 +21,10 @@ internal static class TokenizeCommand
         };
         command.SetAction(parse =>
         {
-            var texts = TextInputs.Read(parse.GetValue(text), parse.GetValue(file));
+            var texts = TextInputs.Read(parse.GetValue(text), parse.GetValue(file), allowEmpty: true);
+            // [CLS] and [SEP] alone take two tokens, as serve checks too.
+            var limit = parse.GetValue(maxLength) is { } n ? ServeCommand.CheckAtLeast(n, 2, "--max-length") : (int?)null;
             var tokenizer = ConsoleProgress.WithDownloads(progress => AutoTokenizer.FromPretrained(parse.GetValue(model)!, progress: progress));
-            var limit = parse.GetValue(maxLength);
             foreach (var input in texts)
             {
                 var encoded = tokenizer.Encode(input, maxLength: limit);

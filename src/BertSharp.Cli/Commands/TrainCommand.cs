@@ -66,6 +66,8 @@ internal static class TrainCommand
                 var train = Subset(DatasetLoader.Load(parse.GetValue(dataset)!, "train", hub, progress), parse.GetValue(trainSamples), parse.GetValue(dataSeed), "--train-samples");
                 var eval = args.EvalStrategy == IntervalStrategy.No && parse.GetValue(evalSamples) == 0 ? null
                     : Subset(DatasetLoader.Load(parse.GetValue(dataset)!, "test", hub, progress), parse.GetValue(evalSamples), parse.GetValue(dataSeed), "--eval-samples");
+                // A training set of one class, or labels that are not classes, would still "train": refuse before the model loads.
+                train.EnsureClassificationLabels(train.NumLabels);
                 var tokenizer = AutoTokenizer.FromPretrained(parse.GetValue(model)!, hub, progress);
                 var labels = train.LabelNames is { } names ? names.Select((n, i) => (n, i)).ToDictionary(x => x.i, x => x.n) : null;
                 // New layers (the classifier) are initialised from the seed, so the same flags give the same run.
@@ -75,6 +77,9 @@ internal static class TrainCommand
                 return (tokenizer, bert, train, eval);
             });
             using var _ = bert;
+            // Names in the data mean the model's classes of those names, not their position in sorted order.
+            train = train.WithLabelIds(bert.Config.Label2Id, Warn);
+            eval = eval?.WithLabelIds(bert.Config.Label2Id, Warn);
             // dataset.map(tokenize): once, up front, at the length the model can read.
             var length = ModelInputChecks.MaxLength(tokenizer, bert.Config, parse.GetValue(maxLength));
             var trainTokens = TrainingProgress.Tokenize(train, tokenizer, length, "the training set");
@@ -100,6 +105,8 @@ internal static class TrainCommand
         });
         return command;
     }
+
+    internal static void Warn(string message) => ConsoleProgress.Error.MarkupLine($"[yellow]warning:[/] {Markup.Escape(message)}");
 
     internal static TextClassificationDataset Subset(TextClassificationDataset data, int samples, int seed, string option)
     {

@@ -1,4 +1,5 @@
 using System.Text;
+using BertSharp.IO;
 
 namespace BertSharp.Data;
 
@@ -12,7 +13,7 @@ internal static class DelimitedLoader
         ArgumentNullException.ThrowIfNull(labelColumn);
         if (!File.Exists(path))
             throw new FileNotFoundException($"{path}: no such file.", path);
-        var content = File.ReadAllText(path);
+        var content = Utf8TextFile.ReadAllText(path);
 
         using var records = Parse(content, delimiter, path).GetEnumerator();
         if (!records.MoveNext())
@@ -22,22 +23,17 @@ internal static class DelimitedLoader
         var labelIndex = ColumnIndex(header, labelColumn, "label", path);
 
         var texts = new List<string>();
-        var labels = new List<string>();
-        var allIntegers = true;
+        var labels = new LabelResolver(path, $"label column '{labelColumn}'");
         while (records.MoveNext())
         {
             var (fields, line) = records.Current;
             if (fields.Count != header.Count)
                 throw new InvalidDataException(
                     $"{path}: line {line}: {fields.Count} fields where the header has {header.Count}; a field with the delimiter, a quote or a line break in it must be quoted.");
-            var label = fields[labelIndex];
-            if (label.Length == 0)
-                throw new InvalidDataException($"{path}: line {line}: label column '{labelColumn}' is empty; every row needs a label.");
-            allIntegers &= LabelResolver.IsInteger(label);
+            labels.Add(fields[labelIndex], line);
             texts.Add(fields[textIndex]);
-            labels.Add(label);
         }
-        return LabelResolver.Build(path, texts, labels, allNamed: !allIntegers);
+        return labels.Build(texts);
     }
 
     private static int ColumnIndex(List<string> header, string column, string role, string path)

@@ -1,4 +1,5 @@
 using System.Text.Json;
+using BertSharp.IO;
 
 namespace BertSharp.Data;
 
@@ -14,10 +15,9 @@ internal static class JsonlLoader
             throw new FileNotFoundException($"{path}: no such file.", path);
 
         var texts = new List<string>();
-        var labels = new List<string>();
-        bool? named = null;
+        var labels = new LabelResolver(path, $"label field '{labelField}'");
         var lineNumber = 0;
-        foreach (var line in File.ReadLines(path))
+        foreach (var line in Utf8TextFile.ReadLines(path))
         {
             lineNumber++;
             if (string.IsNullOrWhiteSpace(line))
@@ -25,7 +25,8 @@ internal static class JsonlLoader
             JsonDocument doc;
             try
             {
-                doc = JsonDocument.Parse(line);
+                // JsonText: a string with half a surrogate pair is malformed here, not a crash when it is read.
+                doc = JsonText.ParseDocument(line);
             }
             catch (JsonException ex)
             {
@@ -41,32 +42,22 @@ internal static class JsonlLoader
                     throw new InvalidDataException(
                         $"{path}: line {lineNumber}: text field '{textField}' must be a string, found {Kind(text.ValueKind)}.");
                 var label = Get(root, labelField, "label", path, lineNumber);
-                string raw;
-                bool isName;
                 switch (label.ValueKind)
                 {
                     case JsonValueKind.Number when label.TryGetInt32(out var id):
-                        raw = id.ToString(System.Globalization.CultureInfo.InvariantCulture);
-                        isName = false;
+                        labels.AddId(id, lineNumber);
                         break;
                     case JsonValueKind.String:
-                        raw = label.GetString()!;
-                        isName = true;
+                        labels.Add(label.GetString()!, lineNumber);
                         break;
                     default:
                         throw new InvalidDataException(
                             $"{path}: line {lineNumber}: label field '{labelField}' must be an integer or a class name, found {(label.ValueKind == JsonValueKind.Number ? label.GetRawText() : Kind(label.ValueKind))}.");
                 }
-                // Mixed ids and names cannot be reconciled without guessing which id a name means.
-                if (named is bool earlier && earlier != isName)
-                    throw new InvalidDataException(
-                        $"{path}: line {lineNumber}: label field '{labelField}' is {(isName ? "a name" : "an integer")} here but {(earlier ? "names" : "integers")} on earlier lines; use one or the other.");
-                named = isName;
                 texts.Add(text.GetString()!);
-                labels.Add(raw);
             }
         }
-        return LabelResolver.Build(path, texts, labels, allNamed: named == true);
+        return labels.Build(texts);
     }
 
     private static JsonElement Get(JsonElement obj, string name, string role, string path, int line)

@@ -194,7 +194,8 @@ internal static class ParquetLoader
             return null;
         try
         {
-            using var doc = JsonDocument.Parse(json);
+            // JsonText: a name with half a surrogate pair makes the metadata unreadable (ignored), not a crash.
+            using var doc = BertSharp.IO.JsonText.ParseDocument(json);
             var root = doc.RootElement;
             if (root.ValueKind != JsonValueKind.Object)
                 return null;

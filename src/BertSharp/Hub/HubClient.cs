@@ -27,7 +27,7 @@ public sealed class HubClient : IDisposable
         Options = options ?? HubOptions.FromEnvironment();
         if (!Uri.TryCreate(Options.Endpoint, UriKind.Absolute, out var endpoint) ||
             (endpoint.Scheme != Uri.UriSchemeHttp && endpoint.Scheme != Uri.UriSchemeHttps))
-            throw new ArgumentException($"The Hub endpoint '{Options.Endpoint}' is not an http(s) URL; check HF_ENDPOINT.", nameof(options));
+            throw new ArgumentException($"The Hub endpoint '{Options.Endpoint}' is not an http(s) URL; check HF_ENDPOINT.");
         _endpointUri = endpoint;
 
         _http = handler is null
@@ -86,7 +86,7 @@ public sealed class HubClient : IDisposable
     public string GetRepoCacheDirectory(string repoId, RepoType repoType)
     {
         if (!IsValidRepoId(repoId))
-            throw new ArgumentException($"'{repoId}' is not a valid Hub repo id (expected 'name' or 'org/name').", nameof(repoId));
+            throw new ArgumentException($"'{repoId}' is not a valid Hub repo id (expected 'name' or 'org/name').");
         return Path.GetFullPath(Path.Combine(Options.CacheDir, HubCache.RepoFolderName(repoId, repoType)));
     }
 
@@ -523,11 +523,12 @@ public sealed class HubClient : IDisposable
         ArgumentNullException.ThrowIfNull(repoId);
         ArgumentNullException.ThrowIfNull(filename);
         ArgumentNullException.ThrowIfNull(revision);
+        // No parameter names: ids, files and revisions come from users, and these messages are all they see.
         if (!IsValidRepoId(repoId))
-            throw new ArgumentException($"'{repoId}' is not a valid Hub repo id (expected 'name' or 'org/name').", nameof(repoId));
+            throw new ArgumentException($"'{repoId}' is not a valid Hub repo id (expected 'name' or 'org/name').");
         if (!HubCache.IsSafeRelativePath(filename))
-            throw new ArgumentException($"'{filename}' is not a valid file name inside a repo (use '/' between folders, no '..').", nameof(filename));
+            throw new ArgumentException($"'{filename}' is not a valid file name inside a repo (use '/' between folders, no '..').");
         if (!HubCache.IsSafeRelativePath(revision))
-            throw new ArgumentException($"'{revision}' is not a valid revision.", nameof(revision));
+            throw new ArgumentException($"'{revision}' is not a valid revision (of {repoId}).");
     }
 }

@@ -19,7 +19,9 @@ public static class Pretrained
     public static string? ResolveFile(string modelIdOrPath, string filename, HubClient? hub = null, bool optional = false,
         IProgress<DownloadProgress>? progress = null)
     {
-        ArgumentException.ThrowIfNullOrWhiteSpace(modelIdOrPath);
+        // Messages without a parameter name: the id comes from a user (--model), and the message is all they see.
+        if (string.IsNullOrWhiteSpace(modelIdOrPath))
+            throw new ArgumentException("No model was given: the model id or path is empty.");
         ArgumentException.ThrowIfNullOrWhiteSpace(filename);
 
         if (Directory.Exists(modelIdOrPath))

@@ -5,7 +5,8 @@ namespace BertSharp.IO;
 /// <summary>
 /// Writes a file so that readers see either the old content or the complete new content, never a torn write:
 /// the bytes go to a temporary file in the same directory (same file system, so the rename is atomic),
-/// are flushed to disk, and only then replace the target.
+/// are flushed to disk, and only then replace the target. A process killed mid-write leaves the hidden temporary file
+/// (named by <see cref="TempFiles"/>, which can tell when its writer is gone and remove it).
 /// </summary>
 public static class AtomicFile
 {
@@ -14,7 +15,7 @@ public static class AtomicFile
         var fullPath = Path.GetFullPath(path);
         var directory = Path.GetDirectoryName(fullPath)!;
         Directory.CreateDirectory(directory);
-        var temp = Path.Combine(directory, $".{Path.GetFileName(fullPath)}.tmp-{Guid.NewGuid():N}");
+        var temp = Path.Combine(directory, TempFiles.Name(Path.GetFileName(fullPath)));
         try
         {
             using (var stream = new FileStream(temp, FileMode.CreateNew, FileAccess.Write, FileShare.None, 1 << 16))

@@ -29,6 +29,7 @@ public sealed class TextClassificationPipeline : IDisposable
 
     public TextClassificationPipeline(BertForSequenceClassification model, BertTokenizer tokenizer, Device? device = null, int? maxLength = null, bool ownsModel = false)
     {
+        TokenizerCompatibility.Ensure(tokenizer, model.Config, model.LoadingInfo?.Source ?? "the model");
         Model = model;
         Tokenizer = tokenizer;
         Device = device ?? CPU;

@@ -44,10 +44,11 @@ public sealed class BertConfig
         get => _id2Label;
         set
         {
-            if (value.Count == 0) throw new ArgumentException("id2label must name at least one label.", nameof(value));
+            // No parameter name: these messages reach users (through config.json) and must read as one sentence.
+            if (value.Count == 0) throw new ArgumentException("id2label must name at least one label.");
             var sorted = new SortedDictionary<int, string>(value.ToDictionary(kv => kv.Key, kv => kv.Value));
             if (sorted.Keys.First() != 0 || sorted.Keys.Last() != sorted.Count - 1)
-                throw new ArgumentException($"id2label keys must be 0..{sorted.Count - 1}, got [{string.Join(", ", sorted.Keys)}].", nameof(value));
+                throw new ArgumentException($"id2label keys must be 0..{sorted.Count - 1}, got [{string.Join(", ", sorted.Keys)}].");
             _id2Label = sorted;
         }
     }
@@ -59,12 +60,49 @@ public sealed class BertConfig
         get => _id2Label.Count;
         set
         {
-            if (value < 1) throw new ArgumentOutOfRangeException(nameof(value), value, "num_labels must be at least 1.");
+            if (value < 1) throw new ArgumentException($"num_labels must be at least 1, got {value}.");
+            if (value > MaxLabels) throw new ArgumentException($"num_labels must be at most {MaxLabels}, got {value}.");
             if (value != _id2Label.Count) _id2Label = DefaultLabels(value);
         }
     }
 
+    /// <summary>The most labels a head may have: each gets a name in id2label, so a config's <c>num_labels</c> of 10^9 would fill memory with names.</summary>
+    public const int MaxLabels = 1_000_000;
+
     public double EffectiveClassifierDropout => ClassifierDropout ?? HiddenDropoutProb;
+
+    /// <summary>
+    /// The encoder's parameter count (with the pooler, and a classifier of <see cref="NumLabels"/> when asked), computed
+    /// from the sizes alone, so an absurd config is caught before anything is allocated. A double: 10^6 layers of
+    /// hidden size 10^9 overflow a long.
+    /// </summary>
+    public double ParameterCount(bool addPoolingLayer = true, bool withClassifier = false)
+    {
+        double h = HiddenSize, i = IntermediateSize;
+        var embeddings = ((double)VocabSize + MaxPositionEmbeddings + TypeVocabSize) * h + 2 * h;
+        // Query, key, value and output projections (4 h² + 4 h), the feed-forward pair (2 i h + i + h), two LayerNorms (4 h).
+        var layer = 4 * h * h + 2 * i * h + 9 * h + i;
+        var pooler = addPoolingLayer ? h * h + h : 0;
+        var classifier = withClassifier ? h * NumLabels + NumLabels : 0;
+        return embeddings + NumHiddenLayers * layer + pooler + classifier;
+    }
+
+    /// <summary>The size fields as a sentence fragment, for messages about memory.</summary>
+    public string SizeSummary() =>
+        $"vocab_size = {VocabSize}, hidden_size = {HiddenSize}, num_hidden_layers = {NumHiddenLayers}, intermediate_size = {IntermediateSize}, " +
+        $"max_position_embeddings = {MaxPositionEmbeddings}, type_vocab_size = {TypeVocabSize}";
+
+    /// <summary>The weights whose shapes the size fields set, to compare with a checkpoint's before building the model.</summary>
+    public IReadOnlyList<ExpectedWeight> ExpectedWeights() =>
+    [
+        new("embeddings.word_embeddings.weight", [("vocab_size", VocabSize), ("hidden_size", HiddenSize)]),
+        new("embeddings.position_embeddings.weight", [("max_position_embeddings", MaxPositionEmbeddings), ("hidden_size", HiddenSize)]),
+        new("embeddings.token_type_embeddings.weight", [("type_vocab_size", TypeVocabSize), ("hidden_size", HiddenSize)]),
+        new("encoder.layer.0.intermediate.dense.weight", [("intermediate_size", IntermediateSize), ("hidden_size", HiddenSize)]),
+    ];
+
+    /// <summary>The encoder layers <see cref="NumHiddenLayers"/> asks for, as a checkpoint names them.</summary>
+    public ExpectedLayers ExpectedLayers() => new("encoder.layer.", "num_hidden_layers", NumHiddenLayers);
 
     /// <summary>Fields of the file that this class does not model, written back as they were.</summary>
     public JsonObject ExtraFields { get; private set; } = new();
@@ -122,7 +160,7 @@ public sealed class BertConfig
         JsonObject obj;
         try
         {
-            obj = JsonNode.Parse(json) as JsonObject
+            obj = JsonText.ParseNode(json) as JsonObject
                   ?? throw new InvalidDataException($"{source}: the model config must be a JSON object.");
         }
         catch (JsonException e)
@@ -189,7 +227,8 @@ public sealed class BertConfig
         }
         else if (obj["num_labels"] != null)
         {
-            config.NumLabels = GetInt(obj, "num_labels", source);
+            try { config.NumLabels = GetInt(obj, "num_labels", source); }
+            catch (ArgumentException e) { throw new InvalidDataException($"{source}: {e.Message}"); }
         }
 
         config.ExtraFields = new JsonObject();

@@ -18,6 +18,8 @@ public sealed class BertModel : nn.Module<Tensor, Tensor?, Tensor?, BertModelOut
     internal BertModel(BertConfig config, MixedPrecision precision, bool addPoolingLayer = true) : base(nameof(BertModel))
     {
         config.Validate();
+        // Before the first tensor: libtorch aborts the process when an allocation fails.
+        ModelSizeCheck.EnsureFitsInMemory(config.ParameterCount(addPoolingLayer), "BertConfig", config.SizeSummary());
         Config = config;
         Precision = precision;
         embeddings = new BertEmbeddings(config, precision);

@@ -27,7 +27,8 @@ public static class PretrainedLoader
         string Resolve(string file) => Pretrained.ResolveFile(modelIdOrPath, file, hub, optional: false, options.DownloadProgress)!;
         string? TryResolve(string file) => Pretrained.ResolveFile(modelIdOrPath, file, hub, optional: true, options.DownloadProgress);
 
-        var config = BertConfig.FromFile(Resolve(BertConfig.FileName));
+        var configPath = Resolve(BertConfig.FileName);
+        var config = BertConfig.FromFile(configPath);
         if (options.Id2Label is { } labels) config.Id2Label = labels;
         else if (options.NumLabels is { } n) config.NumLabels = n;
         if (options.ConfigOverrides is { } overrides)
@@ -37,6 +38,11 @@ public static class PretrainedLoader
         }
 
         var shards = FindWeightFiles(modelIdOrPath, Resolve, TryResolve);
+        // Sizes are checked against the file and the machine before the model exists: allocating an absurd one aborts
+        // the process inside libtorch rather than throwing.
+        if (!options.IgnoreMismatchedSizes)
+            ModelSizeCheck.EnsureConfigMatchesWeights(configPath, config.ExpectedWeights(), config.ExpectedLayers(), shards);
+        ModelSizeCheck.EnsureFitsInMemory(config.ParameterCount(withClassifier: true), configPath, config.SizeSummary());
         var model = create(config);
         try
         {
@@ -75,7 +81,7 @@ public static class PretrainedLoader
             Dictionary<string, List<string>> byShard;
             try
             {
-                using var doc = JsonDocument.Parse(File.ReadAllText(index));
+                using var doc = JsonText.ParseDocument(File.ReadAllText(index));
                 if (!doc.RootElement.TryGetProperty("weight_map", out var map) || map.ValueKind != JsonValueKind.Object)
                     throw new InvalidDataException($"{index}: has no 'weight_map' object.");
                 byShard = map.EnumerateObject()
@@ -138,6 +144,11 @@ public static class PretrainedLoader
                 }
                 if (wasRenamed) renamed.Add($"{tensorInfo.Name} -> {target}");
                 var destination = parameters[target];
+                // Integers and booleans are not weights that lost precision: casting them would load numbers that
+                // were never trained (a converter bug, or the wrong file), so they are refused rather than converted.
+                if (destination.is_floating_point() && !tensorInfo.Dtype.IsFloatingPoint())
+                    throw new InvalidDataException(
+                        $"{path}: tensor '{tensorInfo.Name}' is stored as {tensorInfo.Dtype}, which cannot be a float weight ({target} is {destination.dtype}); the file is not a checkpoint of this model.");
                 if (!destination.shape.SequenceEqual(tensorInfo.Shape))
                 {
                     mismatched.Add($"{target}: checkpoint shape [{string.Join(", ", tensorInfo.Shape)}] vs model shape [{string.Join(", ", destination.shape)}]");
@@ -163,10 +174,13 @@ public static class PretrainedLoader
     internal static void Save<TModel>(TModel model, string directory, string architecture) where TModel : nn.Module, IPretrainedBert
     {
         Directory.CreateDirectory(directory);
+        // Earlier saves that were killed left their hidden weights behind (a model's size each); the writer of each
+        // is checked, so a concurrent save into the same folder keeps its own.
+        TempFiles.RemoveStale(directory);
         var config = model.Config.Clone();
         config.Architectures = [architecture];
 
-        var pending = Path.Combine(directory, $".{WeightsFile}.pending-{Guid.NewGuid():N}");
+        var pending = Path.Combine(directory, TempFiles.Name(WeightsFile, "pending"));
         try
         {
             var tensors = model.state_dict().Select(kv => KeyValuePair.Create(kv.Key, kv.Value.detach())).ToList();

@@ -53,7 +53,8 @@ public sealed class Notebook
         JsonNode? node;
         try
         {
-            node = JsonNode.Parse(json, documentOptions: new JsonDocumentOptions { AllowTrailingCommas = false });
+            // JsonText: half a surrogate pair in a string would otherwise throw InvalidOperationException when read.
+            node = JsonText.ParseNode(json, new JsonDocumentOptions { AllowTrailingCommas = false });
         }
         catch (JsonException e)
         {

@@ -16,6 +16,10 @@ public static class SafetensorsDtypeExtensions
         _ => throw new ArgumentOutOfRangeException(nameof(dtype), dtype, null),
     };
 
+    /// <summary>True for the float types (F64, F32, F16, BF16): the only ones a float weight can be loaded from.</summary>
+    public static bool IsFloatingPoint(this SafetensorsDtype dtype) =>
+        dtype is SafetensorsDtype.F64 or SafetensorsDtype.F32 or SafetensorsDtype.F16 or SafetensorsDtype.BF16;
+
     public static ScalarType ToScalarType(this SafetensorsDtype dtype) => dtype switch
     {
         SafetensorsDtype.F64 => ScalarType.Float64,

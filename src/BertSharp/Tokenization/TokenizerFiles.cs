@@ -86,8 +86,9 @@ internal static class TokenizerFiles
     {
         try
         {
-            using var stream = File.OpenRead(path);
-            return JsonDocument.Parse(stream, new JsonDocumentOptions { AllowTrailingCommas = false, CommentHandling = JsonCommentHandling.Skip });
+            // JsonText: half a surrogate pair in a token would otherwise throw InvalidOperationException when read.
+            return JsonText.ParseDocument(File.ReadAllBytes(path),
+                new JsonDocumentOptions { AllowTrailingCommas = false, CommentHandling = JsonCommentHandling.Skip });
         }
         catch (JsonException ex)
         {

@@ -16,7 +16,6 @@ public sealed class Checkpoint
     private const string OptimizerFile = "optimizer.safetensors";
     private const string RngFile = "rng_state.safetensors";
     private const string ArgsFile = "training_args.json";
-    private const string TempMarker = ".tmp-";
 
     private Checkpoint(string directory, int step)
     {
@@ -43,8 +42,8 @@ public sealed class Checkpoint
         var name = Prefix + state.GlobalStep;
         var final = PathFor(outputDir, state.GlobalStep);
         System.IO.Directory.CreateDirectory(outputDir);
-        // The process id in the name tells a later run whether the folder is still being written.
-        var temp = Path.Combine(outputDir, $".{name}{TempMarker}{Environment.ProcessId}-{Guid.NewGuid():N}");
+        // The host and process id in the name tell a later run whether the folder is still being written.
+        var temp = Path.Combine(outputDir, TempFiles.Name(name));
         try
         {
             saveModel(temp);
@@ -116,11 +115,12 @@ public sealed class Checkpoint
     /// Gets <paramref name="outputDir"/> ready before a run starts: it must be writable; half-written checkpoint folders
     /// left by interrupted runs are removed; and a new (not resumed) run refuses to start beside another run's
     /// checkpoints — a later resume would pick theirs up as its own — unless <paramref name="overwrite"/> deletes them.
+    /// Half-written files and folders are recognised as <see cref="TempFiles"/> names them.
     /// </summary>
     public static void PrepareOutputDir(string outputDir, bool resuming, bool overwrite)
     {
         OutputDirectory.EnsureWritable(outputDir);
-        RemoveStaleTemporaries(outputDir);
+        TempFiles.RemoveStale(outputDir);
         if (resuming) return;
         var existing = List(outputDir);
         if (existing.Count == 0) return;
@@ -130,39 +130,6 @@ public sealed class Checkpoint
                 "there would be mixed up with them when resumed. Resume that run, choose another output folder, or set OverwriteOutputDir " +
                 "(--overwrite-output-dir) to delete them and start afresh.");
         foreach (var old in existing) System.IO.Directory.Delete(old.Directory, recursive: true);
-    }
-
-    /// <summary>Removes hidden checkpoint folders whose writer is no longer running (a crash or kill mid-save).</summary>
-    public static int RemoveStaleTemporaries(string outputDir)
-    {
-        if (!System.IO.Directory.Exists(outputDir)) return 0;
-        var removed = 0;
-        foreach (var temp in System.IO.Directory.GetDirectories(outputDir, "." + Prefix + "*" + TempMarker + "*"))
-        {
-            var name = Path.GetFileName(temp);
-            var owner = name[(name.IndexOf(TempMarker, StringComparison.Ordinal) + TempMarker.Length)..].Split('-')[0];
-            // Folders named before the process id was recorded have a bare GUID: no live writer can be told, so they go too.
-            if (int.TryParse(owner, out var pid) && IsRunning(pid)) continue;
-            try
-            {
-                System.IO.Directory.Delete(temp, recursive: true);
-                removed++;
-            }
-            catch (Exception e) when (e is IOException or UnauthorizedAccessException) { }
-        }
-        return removed;
-    }
-
-    private static bool IsRunning(int pid)
-    {
-        if (pid == Environment.ProcessId) return true;
-        try
-        {
-            using var process = System.Diagnostics.Process.GetProcessById(pid);
-            return !process.HasExited;
-        }
-        catch (ArgumentException) { return false; }
-        catch (InvalidOperationException) { return false; }
     }
 
     private static string Describe(IReadOnlyList<Checkpoint> checkpoints) =>

@@ -34,7 +34,7 @@ public static class RunFiles
         if (!File.Exists(path)) throw new FileNotFoundException($"{path} does not exist: is this the output folder of a training run?", path);
         try
         {
-            var entries = JsonNode.Parse(File.ReadAllText(path))?.AsArray()
+            var entries = JsonText.ParseNode(File.ReadAllText(path))?.AsArray()
                 ?? throw new InvalidOperationException("the file holds null");
             return entries.Select(entry => (IReadOnlyDictionary<string, double>)TrainerState.LogEntryFromJson(entry?.AsObject()
                 ?? throw new InvalidOperationException("an entry is null"))).ToList();
@@ -52,7 +52,7 @@ public static class RunFiles
         if (!File.Exists(path)) return (null, null);
         try
         {
-            using var doc = JsonDocument.Parse(File.ReadAllText(path));
+            using var doc = JsonText.ParseDocument(File.ReadAllText(path));
             var labels = doc.RootElement.GetProperty("labels").EnumerateArray().Select(l => l.GetString()!).ToList();
             var rows = doc.RootElement.GetProperty("matrix").EnumerateArray()
                 .Select(r => (IReadOnlyList<long>)r.EnumerateArray().Select(c => c.GetInt64()).ToList()).ToList();

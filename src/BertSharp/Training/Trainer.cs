@@ -28,6 +28,7 @@ public sealed class Trainer : IDisposable
         if (args.EvalStrategy != IntervalStrategy.No && evalDataset is null)
             throw new ArgumentException($"TrainingArguments: EvalStrategy is {args.EvalStrategy} but no evaluation dataset was given.");
         // Everything that can be checked about the data is checked now, before any step runs.
+        if (tokenizer is not null) TokenizerCompatibility.Ensure(tokenizer, model.Config, model.LoadingInfo?.Source ?? "the model");
         if (trainDataset is not null)
         {
             trainDataset.EnsureLabeled();

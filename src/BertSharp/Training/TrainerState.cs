@@ -87,7 +87,7 @@ public sealed class TrainerState
         if (!File.Exists(path)) throw new FileNotFoundException($"{path}: no trainer state; is this a checkpoint folder?", path);
         try
         {
-            var obj = JsonNode.Parse(File.ReadAllText(path)) as JsonObject ?? throw new InvalidDataException($"{path}: not a JSON object.");
+            var obj = JsonText.ParseNode(File.ReadAllText(path)) as JsonObject ?? throw new InvalidDataException($"{path}: not a JSON object.");
             var state = new TrainerState
             {
                 GlobalStep = Required(obj, "global_step", path).GetValue<int>(),

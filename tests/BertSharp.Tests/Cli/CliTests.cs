@@ -67,7 +67,7 @@ public class CliTests
         File.WriteAllLines(dir.File("bad.jsonl"), ["\"fine\"", "{\"text\": 1}"]);
         var result = CliProcess.Run(["tokenize", "--model", SharedFiles.TinyModelDir, "--file", dir.File("bad.jsonl")]);
         Assert.Equal(1, result.ExitCode);
-        Assert.Contains("bad.jsonl:2", result.Stderr);
+        Assert.Contains("bad.jsonl: line 2", result.Stderr);
     }
 
     [Fact]

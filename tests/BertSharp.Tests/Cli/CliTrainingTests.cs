@@ -147,3 +147,33 @@ public class CliTrainingTests
         Assert.Contains("Peak learning rate of AdamW", help.Stdout);
     }
 }
+
+/// <summary><c>bertsharp evaluate</c> scores named labels as the model names its classes (issue 10, defect 1).</summary>
+public class CliEvaluateLabelTests
+{
+    [Fact]
+    public void NamedLabelsResolveThroughTheModelsLabel2IdAndUnknownNamesAreErrors()
+    {
+        using var dir = new TempDirectory();
+        var modelDir = dir.File("model");
+        using (var model = BertSharp.Modeling.BertForSequenceClassification.FromPretrained(SharedFiles.TinyModelDir, numLabels: 2,
+                   options: new BertSharp.Modeling.PretrainedOptions { Id2Label = new Dictionary<int, string> { [0] = "neg", [1] = "pos" }, Log = _ => { } }))
+            model.SavePretrained(modelDir);
+        BertSharp.Tokenization.BertTokenizer.FromDirectory(SharedFiles.TinyModelDir).SavePretrained(modelDir);
+
+        // Only "pos" in the file: in sorted order it would be id 0, the model's "neg".
+        File.WriteAllText(dir.File("pos.jsonl"), string.Concat(Enumerable.Repeat("{\"text\": \"A wonderful film.\", \"label\": \"pos\"}\n", 20)));
+        var result = CliProcess.Run(["evaluate", "--model", modelDir, "--dataset", dir.File("pos.jsonl"), "--json"]);
+        Assert.True(result.ExitCode == 0, result.Stderr);
+        using var doc = JsonDocument.Parse(result.Stdout);
+        var matrix = doc.RootElement.GetProperty("confusion_matrix").EnumerateArray().Select(r => r.EnumerateArray().Select(c => c.GetInt64()).ToArray()).ToArray();
+        Assert.Equal([0L, 0L], matrix[0]); // no true "neg"
+        Assert.Equal(20, matrix[1].Sum());  // all 20 are true "pos"
+
+        File.WriteAllText(dir.File("odd.jsonl"), "{\"text\": \"Fine.\", \"label\": \"pos\"}\n{\"text\": \"Meh.\", \"label\": \"mixed\"}\n");
+        var odd = CliProcess.Run(["evaluate", "--model", modelDir, "--dataset", dir.File("odd.jsonl")]);
+        Assert.Equal(1, odd.ExitCode);
+        Assert.Contains("'mixed'", odd.Stderr);
+        Assert.Contains("0: neg, 1: pos", odd.Stderr);
+    }
+}

@@ -47,6 +47,42 @@ public class LoadingErrorTests
         Assert.Contains("NaN", error.Message);
     }
 
+    [Theory]
+    [InlineData(ScalarType.Int32, "I32")]
+    [InlineData(ScalarType.Int64, "I64")]
+    [InlineData(ScalarType.Bool, "BOOL")]
+    [InlineData(ScalarType.Byte, "U8")]
+    public void AWeightStoredAsIntegersIsRefusedNotCastToFloat(ScalarType stored, string dtype)
+    {
+        using var dir = CopyOfTinyCls();
+        using (var source = SafetensorsFile.Open(System.IO.Path.Combine(SharedFiles.TinyClsDir, "model.safetensors")))
+        {
+            var tensors = source.Tensors.Select(t =>
+            {
+                var tensor = source.ReadTensor(t.Name);
+                return KeyValuePair.Create(t.Name, t.Name == "bert.encoder.layer.0.attention.self.key.weight" ? tensor.to(stored) : tensor);
+            }).ToList();
+            SafetensorsWriter.Save(dir.File("model.safetensors"), tensors, new Dictionary<string, string> { ["format"] = "pt" });
+        }
+        var error = Assert.Throws<InvalidDataException>(() => BertForSequenceClassification.FromPretrained(dir.Path, options: Quiet));
+        Assert.Contains("bert.encoder.layer.0.attention.self.key.weight", error.Message);
+        Assert.Contains(dtype, error.Message);
+        Assert.Contains("model.safetensors", error.Message);
+    }
+
+    [Theory]
+    [InlineData("{\"\\ud800\": 1, \"hidden_size\": 64}")]
+    [InlineData("{\"hidden_act\": \"gelu\\udc00\"}")]
+    [InlineData("{\"id2label\": {\"0\": \"\\ud83d\", \"1\": \"pos\"}}")]
+    public void AConfigWithHalfASurrogatePairIsAnErrorNamingTheFile(string json)
+    {
+        using var dir = CopyOfTinyCls();
+        File.WriteAllText(dir.File("config.json"), json);
+        var error = Assert.Throws<InvalidDataException>(() => BertForSequenceClassification.FromPretrained(dir.Path, options: Quiet));
+        Assert.Contains("config.json", error.Message);
+        Assert.Contains("surrogate", error.Message);
+    }
+
     [Fact]
     public void TruncatedWeightsFileNamesTheFile()
     {

@@ -104,9 +104,13 @@ public class RunSafetyTests
     public void HalfWrittenCheckpointFoldersOfDeadProcessesAreRemovedAtTheStart()
     {
         using var dir = new TempDirectory();
-        var dead = Directory.CreateDirectory(Path.Combine(dir.Path, ".checkpoint-3.tmp-2147483646-0123456789abcdef")).FullName;
+        // Named as a checkpoint save names its folder, with the process id of a writer that has exited.
+        var ours = BertSharp.IO.TempFiles.Name("checkpoint-3");
+        var dead = Directory.CreateDirectory(Path.Combine(dir.Path, ours.Replace($"-{Environment.ProcessId}-", "-2147483646-"))).FullName;
+        // Written before the writer's id was recorded: abandoned once it has not changed for a day.
         var legacy = Directory.CreateDirectory(Path.Combine(dir.Path, $".checkpoint-5.tmp-{Guid.NewGuid():N}")).FullName;
-        var live = Directory.CreateDirectory(Path.Combine(dir.Path, $".checkpoint-7.tmp-{Environment.ProcessId}-0123456789abcdef")).FullName;
+        Directory.SetLastWriteTimeUtc(legacy, DateTime.UtcNow.AddDays(-2));
+        var live = Directory.CreateDirectory(Path.Combine(dir.Path, BertSharp.IO.TempFiles.Name("checkpoint-7"))).FullName;
         File.WriteAllText(Path.Combine(dead, "model.safetensors"), "half");
         using var model = TrainerTests.StandIn();
         using var trainer = new Trainer(model, Args(dir.Path) with { SaveStrategy = IntervalStrategy.No, NumTrainEpochs = 1 }, TrainerTests.Tokens(8));

@@ -4,6 +4,8 @@ using System.Text;
 using System.Text.Json;
 using BertSharp.Inference;
 using BertSharp.Web;
+using Microsoft.AspNetCore.TestHost;
+using Microsoft.Extensions.Logging;
 
 namespace BertSharp.Tests.Web;
 
@@ -129,6 +131,9 @@ public class SentimentApiTests(WebModelFixture model)
             { Json, U(new string('[', 5000) + new string(']', 5000)), HttpStatusCode.BadRequest, "The body is not valid JSON" },
             { Json, [], HttpStatusCode.BadRequest, "The body is empty" },
             { Json, U("""{"text": "half a pair \ud800"}"""), HttpStatusCode.BadRequest, "'text' is not valid text: it has an unpaired UTF-16 surrogate escape." },
+            { Json, U("""{"\ud800": "x", "text": "ok"}"""), HttpStatusCode.BadRequest, "A property name of the body is not valid text: it has an unpaired UTF-16 surrogate escape." },
+            { Json, U("""{"text": "ok", "\udc00": 1}"""), HttpStatusCode.BadRequest, "A property name of the body is not valid text: it has an unpaired UTF-16 surrogate escape." },
+            { Json, U("""{"texts": ["ok", "\udc00"]}"""), HttpStatusCode.BadRequest, "'texts[1]' is not valid text: it has an unpaired UTF-16 surrogate escape." },
             { Json, [.. U("""{"text": "caf"""), 0xE9, .. U("\"}")], HttpStatusCode.BadRequest, "The body is not valid UTF-8 (invalid byte sequence at byte 13)." },
             { Json, [.. U("""{"text": "x"""), 0xC0, 0x80, .. U("\"}")], HttpStatusCode.BadRequest, "The body is not valid UTF-8" },
             { "text/plain", U("""{"text": "x"}"""), HttpStatusCode.UnsupportedMediaType, "Content-Type must be application/json, not 'text/plain'." },
@@ -193,8 +198,8 @@ public class SentimentApiTests(WebModelFixture model)
     [InlineData("POST", "/api/predict/extra", HttpStatusCode.NotFound, "There is no resource at '/api/predict/extra'.")]
     [InlineData("GET", "/api/predict", HttpStatusCode.MethodNotAllowed, "GET is not allowed on '/api/predict'; use POST.")]
     [InlineData("PUT", "/api/predict", HttpStatusCode.MethodNotAllowed, "PUT is not allowed on '/api/predict'; use POST.")]
-    [InlineData("DELETE", "/healthz", HttpStatusCode.MethodNotAllowed, "DELETE is not allowed on '/healthz'; use GET.")]
-    [InlineData("POST", "/", HttpStatusCode.MethodNotAllowed, "POST is not allowed on '/'; use GET.")]
+    [InlineData("DELETE", "/healthz", HttpStatusCode.MethodNotAllowed, "DELETE is not allowed on '/healthz'; use GET, HEAD.")]
+    [InlineData("POST", "/", HttpStatusCode.MethodNotAllowed, "POST is not allowed on '/'; use GET, HEAD.")]
     public async Task UnknownRoutesAre404AndWrongMethods405AsProblems(string method, string path, HttpStatusCode status, string detail)
     {
         await using var server = await InProcessServer.StartAsync(Options);
@@ -202,6 +207,81 @@ public class SentimentApiTests(WebModelFixture model)
         if (method is "POST" or "PUT") request.Content = Json("""{"text": "x"}""");
         using var response = await server.Client.SendAsync(request);
         await AssertProblem(response, status, detail);
+    }
+
+    [Theory]
+    [InlineData("/", "text/html")]
+    [InlineData("/healthz", "application/json")]
+    [InlineData("/api/stats", "application/json")]
+    [InlineData("/app.js", "text/javascript")]
+    [InlineData("/app.css", "text/css")]
+    public async Task HeadAnswersAsGetDoes(string path, string mediaType)
+    {
+        await using var server = await InProcessServer.StartAsync(Options);
+        using var get = await server.Client.GetAsync(path);
+        using var head = await server.Client.SendAsync(new HttpRequestMessage(HttpMethod.Head, path));
+        Assert.Equal(HttpStatusCode.OK, get.StatusCode);
+        Assert.Equal(HttpStatusCode.OK, head.StatusCode);
+        Assert.Equal(mediaType, head.Content.Headers.ContentType?.MediaType);
+        Assert.Equal(get.Content.Headers.ContentType, head.Content.Headers.ContentType);
+        Assert.Equal(WebApp.ContentSecurityPolicy, head.Headers.GetValues("Content-Security-Policy").Single());
+        // TestServer passes a HEAD response's body through; that Kestrel drops it is checked on the real server
+        // (WebEndToEndTests.HeadOnTheRealServerSendsTheHeadersOfGetAndNoBody).
+    }
+
+    [Fact]
+    public async Task AMalformedBodyIsNeverLoggedAsAnError()
+    {
+        var logs = new List<(LogLevel Level, string Category)>();
+        var app = WebApp.Build(Options with
+        {
+            ConfigureBuilder = builder =>
+            {
+                builder.WebHost.UseTestServer();
+                builder.Logging.ClearProviders();
+                builder.Logging.AddProvider(new ListLoggerProvider(logs));
+            },
+        });
+        await app.StartAsync();
+        try
+        {
+            using var client = app.GetTestClient();
+            foreach (var body in new[] { """{"\ud800":"x","text":"ok"}""", """{"text": "\ud800"}""", "{", "[]" })
+            {
+                using var response = await client.PostAsync("/api/predict", Json(body));
+                Assert.Equal(HttpStatusCode.BadRequest, response.StatusCode);
+            }
+        }
+        finally
+        {
+            await app.StopAsync();
+            await app.DisposeAsync();
+        }
+        lock (logs) Assert.DoesNotContain(logs, l => l.Level >= LogLevel.Warning);
+    }
+
+    [Fact]
+    public void ATokenizerWithMoreTokensThanTheModelHasEmbeddingsIsRefusedAtLoadTime()
+    {
+        // tiny-cls has 1,000 embedding rows; the stand-in's vocab.txt has 30,522 tokens. Before, the server started and
+        // answered 500 to any text with a token id past 999.
+        using var dir = new TestSupport.TempDirectory();
+        foreach (var f in new[] { "config.json", "model.safetensors" })
+            File.Copy(Path.Combine(TestSupport.SharedFiles.TinyClsDir, f), dir.File(f));
+        foreach (var f in new[] { "vocab.txt", "tokenizer_config.json" })
+            File.Copy(Path.Combine(TestSupport.SharedFiles.TinyModelDir, f), dir.File(f));
+        var error = Assert.Throws<InvalidDataException>(() => WebApp.Build(Options with { Model = dir.Path }));
+        Assert.Contains("30,522", error.Message);
+        Assert.Contains("'vocab_size' = 1000", error.Message);
+    }
+
+    [Fact]
+    public void AModelWhoseClassifierWasNeverTrainedIsNotServed()
+    {
+        // The stand-in is a masked-LM checkpoint: as a classifier its head would be random numbers.
+        var error = Assert.Throws<InvalidDataException>(() => WebApp.Build(Options with { Model = TestSupport.SharedFiles.TinyModelDir }));
+        Assert.Contains("classifier.weight", error.Message);
+        Assert.Contains("fine-tune", error.Message);
     }
 
     [Fact]
@@ -418,5 +498,25 @@ public class SentimentApiTests(WebModelFixture model)
         Assert.Contains(detail, problem.GetProperty("detail").GetString());
         Assert.Equal("nosniff", Assert.Single(response.Headers.GetValues("X-Content-Type-Options")));
         return text;
+    }
+}
+
+/// <summary>Collects what the app logs, by level and category.</summary>
+internal sealed class ListLoggerProvider(List<(LogLevel Level, string Category)> entries) : ILoggerProvider
+{
+    public ILogger CreateLogger(string categoryName) => new Logger(entries, categoryName);
+
+    public void Dispose() { }
+
+    private sealed class Logger(List<(LogLevel, string)> entries, string category) : ILogger
+    {
+        public IDisposable? BeginScope<TState>(TState state) where TState : notnull => null;
+
+        public bool IsEnabled(LogLevel logLevel) => true;
+
+        public void Log<TState>(LogLevel logLevel, EventId eventId, TState state, Exception? exception, Func<TState, Exception?, string> formatter)
+        {
+            lock (entries) entries.Add((logLevel, category));
+        }
     }
 }

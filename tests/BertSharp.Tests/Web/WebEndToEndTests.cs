@@ -158,6 +158,30 @@ public class WebEndToEndTests(WebModelFixture model)
     }
 
     [Fact]
+    public async Task HeadOnTheRealServerSendsTheHeadersOfGetAndNoBody()
+    {
+        var (server, address) = StartServer(model.ModelDir);
+        using var _ = server;
+        var port = new Uri(address).Port;
+        foreach (var (path, type) in new[] { ("/", "text/html"), ("/healthz", "application/json") })
+        {
+            // A raw socket: HttpClient never reads a HEAD response's body, so it could not tell whether one was sent.
+            using var tcp = new TcpClient();
+            await tcp.ConnectAsync(IPAddress.Loopback, port);
+            var stream = tcp.GetStream();
+            await stream.WriteAsync(Encoding.ASCII.GetBytes($"HEAD {path} HTTP/1.1\r\nHost: 127.0.0.1\r\nConnection: close\r\n\r\n"));
+            using var reader = new StreamReader(stream, Encoding.ASCII);
+            var response = await reader.ReadToEndAsync();
+            var end = response.IndexOf("\r\n\r\n", StringComparison.Ordinal);
+            Assert.True(end > 0, response);
+            Assert.StartsWith("HTTP/1.1 200 OK\r\n", response);
+            Assert.Contains($"Content-Type: {type}", response);
+            Assert.Equal("", response[(end + 4)..]);
+        }
+        Assert.False(server.HasExited, server.Stderr);
+    }
+
+    [Fact]
     public void ServeMistakesAreOneErrorLine()
     {
         var missing = CliProcess.Run(["serve", "--model", Path.Combine(Path.GetTempPath(), "no-such-model-dir", "x")]);
@@ -186,8 +210,10 @@ public class WebEndToEndTests(WebModelFixture model)
         var port = ((IPEndPoint)taken.LocalEndpoint).Port;
         var busy = CliProcess.Run(["serve", "--model", model.ModelDir, "--urls", $"http://127.0.0.1:{port}"]);
         Assert.Equal(1, busy.ExitCode);
-        Assert.Contains($"error: Failed to bind to address http://127.0.0.1:{port}", busy.Stderr);
-        Assert.Single(busy.Stderr.Split('\n'), l => l.StartsWith("error:", StringComparison.Ordinal));
+        // One line: the host's own error log (a 25-line stack trace) is not printed besides it.
+        var busyLine = Assert.Single(busy.Stderr.Split('\n', StringSplitOptions.RemoveEmptyEntries));
+        Assert.StartsWith($"error: Failed to bind to address http://127.0.0.1:{port}", busyLine);
+        Assert.True(busy.Stdout.Trim() == "", busy.Stdout);
     }
 
     [Fact]
