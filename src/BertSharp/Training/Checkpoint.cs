@@ -99,7 +99,7 @@ public sealed class Checkpoint
     public TrainerState LoadState() => TrainerState.Load(Path.Combine(Directory, TrainerState.FileName));
 
     /// <summary>Puts the checkpoint's weights into <paramref name="model"/>, its moments into <paramref name="optimizer"/>, and restores the random-number state.</summary>
-    public void Restore(BertForSequenceClassification model, AdamW optimizer)
+    public void Restore(SequenceClassificationModel model, AdamW optimizer)
     {
         PretrainedLoader.LoadInto(model, Directory);
         optimizer.Load(Path.Combine(Directory, OptimizerFile));

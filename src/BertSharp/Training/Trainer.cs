@@ -21,7 +21,7 @@ public sealed class Trainer : IDisposable
 
     /// <param name="tokenizer">Saved beside the model by <see cref="SaveModel"/> and in checkpoints; its [PAD] id pads batches.</param>
     /// <param name="dataCollator">Pads batches; default: <see cref="DataCollatorWithPadding"/> with the tokenizer's (else the model's) [PAD] id.</param>
-    public Trainer(BertForSequenceClassification model, TrainingArguments args, TokenizedDataset? trainDataset = null,
+    public Trainer(SequenceClassificationModel model, TrainingArguments args, TokenizedDataset? trainDataset = null,
         TokenizedDataset? evalDataset = null, BertTokenizer? tokenizer = null, DataCollatorWithPadding? dataCollator = null)
     {
         args.Validate();
@@ -49,7 +49,7 @@ public sealed class Trainer : IDisposable
         Device = TrainingDevice.Prepare(model, args.Device, args.Bf16);
     }
 
-    public BertForSequenceClassification Model { get; }
+    public SequenceClassificationModel Model { get; }
     public TrainingArguments Args { get; }
     public TokenizedDataset? TrainDataset { get; }
     public TokenizedDataset? EvalDataset { get; }
