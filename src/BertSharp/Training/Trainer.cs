@@ -219,7 +219,8 @@ public sealed class Trainer : IDisposable
     }
 
     private AdamW CreateOptimizer() =>
-        new(Model.named_parameters().Select(p => (p.name, p.parameter)), Args.WeightDecay, Args.AdamBeta1, Args.AdamBeta2, Args.AdamEpsilon);
+        new(Model.named_parameters().Select(p => (p.name, p.parameter)), Args.WeightDecay, Args.AdamBeta1, Args.AdamBeta2, Args.AdamEpsilon,
+            WeightDecayParameters.Names(Model));
 
     private TrainingDivergedException Diverged(string what, double value, double learningRate)
     {
