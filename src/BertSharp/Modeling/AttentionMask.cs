@@ -9,8 +9,8 @@ namespace BertSharp.Modeling;
 internal static class AttentionMask
 {
     /// <summary>
-    /// Null when no token is padding: SDPA then runs without a mask, which lets PyTorch pick its fused kernels (and
-    /// saves building and reading a mask). Otherwise a [batch, 1, 1, seq] bias added to the scores, in the dtype of the
+    /// Null when no token is padding: SDPA then runs without a mask, which on a GPU lets PyTorch use flash attention
+    /// (it takes no mask), and everywhere saves building and reading one. Otherwise a [batch, 1, 1, seq] bias added to the scores, in the dtype of the
     /// queries and keys (a mask of another dtype makes SDPA fall back to its unfused path): 0 keeps a key, the dtype's
     /// most negative finite value removes it after softmax (transformers' choice; -inf would give NaN rows for a fully
     /// padded sequence). Only keys are masked, so padded positions still get outputs, as in transformers.

@@ -50,15 +50,25 @@ public class CliDistilBertTests
     }
 
     [Fact]
-    public void TrainFineTunesADistilBertFolderAndEvaluateReadsTheResult()
+    public void TrainDistilBertBaseUncasedFromAHubFineTunesItAndEvaluateReadsTheResult()
     {
+        // The tutorial's "try distilbert-base-uncased", through a loopback Hub whose distilbert-base-uncased is the tiny
+        // DistilBERT laid out like the real repo's (no tokenizer_class: the class comes from config.json's model_type).
+        using var hub = new TempDirectory();
+        var repo = Path.Combine(hub.Path, "distilbert-base-uncased", "resolve", "main");
+        Directory.CreateDirectory(repo);
+        foreach (var file in Directory.GetFiles(TinyDistilBert.Directory))
+            File.Copy(file, Path.Combine(repo, Path.GetFileName(file)));
+        using var server = new LoopbackHubServer(hub.Path, LoopbackHubMode.Hub);
+        using var cache = new TempDirectory();
         using var output = new TempDirectory();
         var train = CliProcess.Run([
-            "train", "--model", TinyDistilBert.Directory, "--dataset", SharedFiles.Path("data", "imdb"),
+            "train", "--model", "distilbert-base-uncased", "--dataset", SharedFiles.Path("data", "imdb"),
             "--train-samples", "32", "--eval-samples", "16", "--num-train-epochs", "1", "--max-length", "32",
             "--per-device-train-batch-size", "8", "--learning-rate", "1e-3", "--logging-steps", "2", "--output-dir", output.Path,
-        ]);
+        ], new Dictionary<string, string?> { ["HF_ENDPOINT"] = server.Endpoint, ["HF_HUB_CACHE"] = cache.Path, ["HF_HUB_OFFLINE"] = "0" });
         Assert.True(train.ExitCode == 0, train.Stderr + train.Stdout);
+        Assert.True(Directory.Exists(Path.Combine(cache.Path, "models--distilbert-base-uncased", "snapshots")));
         Assert.Contains("'eval_accuracy': ", train.Stdout);
         using (var config = JsonDocument.Parse(File.ReadAllText(output.File("config.json"))))
         {
