@@ -291,7 +291,7 @@ public sealed class BertTokenizer
     /// <summary>
     /// Writes vocab.txt, tokenizer_config.json, special_tokens_map.json and tokenizer.json (Hugging Face
     /// <c>tokenizers</c> format) so that <c>AutoTokenizer.from_pretrained(directory)</c> and
-    /// <see cref="FromDirectory"/> load the same tokenizer. Each file is written to a temporary name in the
+    /// <see cref="FromDirectory(string)"/> load the same tokenizer. Each file is written to a temporary name in the
     /// directory and then moved over the target, so a reader never sees a half-written file.
     /// </summary>
     public void SavePretrained(string directory)
