@@ -59,8 +59,8 @@ internal static class BenchCommand
             if (parse.GetValue(threads) is { } n) TorchSharp.torch.set_num_threads(n);
             TorchSharp.torch.manual_seed(42);
             using var bert = parse.GetValue(config) is { } configFile
-                ? new BertForSequenceClassification(BertConfig.FromFile(configFile.FullName))
-                : BertForSequenceClassification.FromPretrained(parse.GetValue(model)!, data.NumLabels, new PretrainedOptions { Hub = hub, Log = _ => { } });
+                ? AutoModelForSequenceClassification.FromConfig(AutoConfig.FromFile(configFile.FullName))
+                : AutoModelForSequenceClassification.FromPretrained(parse.GetValue(model)!, data.NumLabels, new PretrainedOptions { Hub = hub, Log = _ => { } });
             var args = new TrainingArguments
             {
                 OutputDir = Path.Combine(Path.GetTempPath(), "bertsharp-bench"), SaveStrategy = IntervalStrategy.No, LoggingSteps = int.MaxValue,

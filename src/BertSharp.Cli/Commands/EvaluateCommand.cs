@@ -37,7 +37,7 @@ internal static class EvaluateCommand
                 var data = TrainCommand.Subset(DatasetLoader.Load(parse.GetValue(dataset)!, parse.GetValue(split)!, hub, progress),
                     parse.GetValue(samples), parse.GetValue(dataSeed), "--samples");
                 var tokenizer = AutoTokenizer.FromPretrained(parse.GetValue(model)!, hub, progress);
-                var bert = BertForSequenceClassification.FromPretrained(parse.GetValue(model)!, options: new PretrainedOptions { Hub = hub, DownloadProgress = progress });
+                var bert = AutoModelForSequenceClassification.FromPretrained(parse.GetValue(model)!, options: new PretrainedOptions { Hub = hub, DownloadProgress = progress });
                 return (tokenizer, bert, data);
             });
             using var _ = bert;

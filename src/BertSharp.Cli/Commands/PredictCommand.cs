@@ -17,7 +17,7 @@ internal static class PredictCommand
         var json = SharedOptions.Json();
         var maxLength = SharedOptions.MaxLength();
         var batchSize = new Option<int>("--batch-size") { Description = "Texts per forward pass.", DefaultValueFactory = _ => 32 };
-        var command = new Command("predict", "Classify texts with a (fine-tuned) BertForSequenceClassification model.")
+        var command = new Command("predict", "Classify texts with a (fine-tuned) BERT or DistilBERT sequence classifier.")
         {
             model, text, file, json, maxLength, batchSize,
         };

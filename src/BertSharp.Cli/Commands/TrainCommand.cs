@@ -72,7 +72,7 @@ internal static class TrainCommand
                 var labels = train.LabelNames is { } names ? names.Select((n, i) => (n, i)).ToDictionary(x => x.i, x => x.n) : null;
                 // New layers (the classifier) are initialised from the seed, so the same flags give the same run.
                 TorchSharp.torch.manual_seed(args.Seed);
-                var bert = BertForSequenceClassification.FromPretrained(parse.GetValue(model)!, train.NumLabels,
+                var bert = AutoModelForSequenceClassification.FromPretrained(parse.GetValue(model)!, train.NumLabels,
                     new PretrainedOptions { Hub = hub, DownloadProgress = progress, Id2Label = labels });
                 return (tokenizer, bert, train, eval);
             });

@@ -21,7 +21,7 @@ public sealed record PredictionOutput(
 /// </summary>
 public static class Evaluator
 {
-    public static PredictionOutput Evaluate(BertForSequenceClassification model, TokenizedDataset dataset, DataCollatorWithPadding collator,
+    public static PredictionOutput Evaluate(SequenceClassificationModel model, TokenizedDataset dataset, DataCollatorWithPadding collator,
         int batchSize, Device device, string metricKeyPrefix = LogKeys.EvalPrefix, Action<int, int>? progress = null)
     {
         dataset.EnsureLabeled();

@@ -17,7 +17,7 @@ public sealed record PredictionLoopOutput(float[][] Logits, double? MeanLoss, in
 public static class PredictionLoop
 {
     /// <param name="progress">Called after each forward pass with (passes done, passes in all).</param>
-    public static PredictionLoopOutput Run(BertForSequenceClassification model, IReadOnlyList<TokenizedExample> examples,
+    public static PredictionLoopOutput Run(SequenceClassificationModel model, IReadOnlyList<TokenizedExample> examples,
         DataCollatorWithPadding collator, int batchSize, Device device, Action<int, int>? progress = null)
     {
         var numLabels = model.Config.NumLabels;

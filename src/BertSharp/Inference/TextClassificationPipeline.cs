@@ -27,7 +27,7 @@ public sealed class TextClassificationPipeline : IDisposable
     private readonly bool _ownsModel;
     private readonly DataCollatorWithPadding _collator;
 
-    public TextClassificationPipeline(BertForSequenceClassification model, BertTokenizer tokenizer, Device? device = null, int? maxLength = null, bool ownsModel = false)
+    public TextClassificationPipeline(SequenceClassificationModel model, BertTokenizer tokenizer, Device? device = null, int? maxLength = null, bool ownsModel = false)
     {
         TokenizerCompatibility.Ensure(tokenizer, model.Config, model.LoadingInfo?.Source ?? "the model");
         Model = model;
@@ -40,7 +40,7 @@ public sealed class TextClassificationPipeline : IDisposable
         Model.eval();
     }
 
-    public BertForSequenceClassification Model { get; }
+    public SequenceClassificationModel Model { get; }
     public BertTokenizer Tokenizer { get; }
     public Device Device { get; }
     public int MaxLength { get; }
@@ -49,7 +49,7 @@ public sealed class TextClassificationPipeline : IDisposable
     {
         options ??= new PretrainedOptions();
         var tokenizer = AutoTokenizer.FromPretrained(modelIdOrPath, options.Hub, options.DownloadProgress);
-        var model = BertForSequenceClassification.FromPretrained(modelIdOrPath, options: options);
+        var model = AutoModelForSequenceClassification.FromPretrained(modelIdOrPath, options: options);
         return new TextClassificationPipeline(model, tokenizer, options.Device, maxLength, ownsModel: true);
     }
 

@@ -2,10 +2,14 @@ using static TorchSharp.torch;
 
 namespace BertSharp.Modeling;
 
-/// <summary>The <c>hidden_act</c> values of config.json, as transformers' ACT2FN defines them.</summary>
+/// <summary>
+/// The activation names of config.json (BERT's <c>hidden_act</c>, DistilBERT's <c>activation</c>), as transformers'
+/// ACT2FN defines them.
+/// </summary>
 public static class Activations
 {
-    public static Func<Tensor, Tensor> Get(string name, string source = "config") => name switch
+    /// <param name="field">The config field that named it, for the error message.</param>
+    public static Func<Tensor, Tensor> Get(string name, string source = "config", string field = "hidden_act") => name switch
     {
         // "gelu" in transformers is the exact erf form, not the tanh approximation.
         "gelu" => x => nn.functional.gelu(x),
@@ -14,6 +18,6 @@ public static class Activations
         "silu" or "swish" => x => nn.functional.silu(x),
         "tanh" => x => x.tanh(),
         _ => throw new InvalidDataException(
-            $"{source}: 'hidden_act' = '{name}' is not supported; use gelu, gelu_new, gelu_pytorch_tanh, relu, silu or tanh."),
+            $"{source}: '{field}' = '{name}' is not supported; use gelu, gelu_new, gelu_pytorch_tanh, relu, silu or tanh."),
     };
 }

@@ -7,8 +7,11 @@ namespace BertSharp.Modeling;
 public sealed record BertModelOutput(Tensor LastHiddenState, Tensor? PoolerOutput);
 
 /// <summary>The bare BERT encoder: embeddings → transformer layers → pooler.</summary>
-public sealed class BertModel : nn.Module<Tensor, Tensor?, Tensor?, BertModelOutput>, IPretrainedBert
+public sealed class BertModel : nn.Module<Tensor, Tensor?, Tensor?, BertModelOutput>, IPretrainedModel
 {
+    /// <summary>transformers' base_model_prefix: task models hold this encoder as <c>bert</c>.</summary>
+    public const string Prefix = "bert";
+
     private readonly BertEmbeddings embeddings;
     private readonly BertEncoder encoder;
     private readonly BertPooler? pooler;
@@ -19,7 +22,7 @@ public sealed class BertModel : nn.Module<Tensor, Tensor?, Tensor?, BertModelOut
     {
         config.Validate();
         // Before the first tensor: libtorch aborts the process when an allocation fails.
-        ModelSizeCheck.EnsureFitsInMemory(config.ParameterCount(addPoolingLayer), "BertConfig", config.SizeSummary());
+        ModelSizeCheck.EnsureFitsInMemory(config.ParameterCount(addPoolingLayer: addPoolingLayer, withClassifier: false), "BertConfig", config.SizeSummary());
         Config = config;
         Precision = precision;
         embeddings = new BertEmbeddings(config, precision);
@@ -29,10 +32,14 @@ public sealed class BertModel : nn.Module<Tensor, Tensor?, Tensor?, BertModelOut
             pooler = new BertPooler(config, precision);
         }
         RegisterComponents();
-        WeightInit.Apply(this, config);
+        WeightInit.Apply(this, config.InitializerRange, config.PadTokenId);
     }
 
     public BertConfig Config { get; }
+
+    PretrainedConfig IPretrainedModel.Config => Config;
+
+    string IPretrainedModel.BaseModelPrefix => Prefix;
 
     /// <summary>The compute dtype of linear layers and attention; float32 weights either way.</summary>
     public MixedPrecision Precision { get; }
@@ -44,40 +51,29 @@ public sealed class BertModel : nn.Module<Tensor, Tensor?, Tensor?, BertModelOut
     /// <param name="inputIds">[batch, seq] token ids (int64).</param>
     /// <param name="attentionMask">[batch, seq], 1 for real tokens and 0 for padding; null means no padding.</param>
     /// <param name="tokenTypeIds">[batch, seq] segment ids; null means all 0 (a single sentence).</param>
-    public override BertModelOutput forward(Tensor inputIds, Tensor? attentionMask = null, Tensor? tokenTypeIds = null)
+    public override BertModelOutput forward(Tensor inputIds, Tensor? attentionMask = null, Tensor? tokenTypeIds = null) =>
+        Encode(Embed(inputIds, tokenTypeIds), attentionMask);
+
+    /// <summary>The embedding module's output [batch, seq, hidden] (after its LayerNorm and dropout).</summary>
+    internal Tensor Embed(Tensor inputIds, Tensor? tokenTypeIds)
     {
         if (inputIds.dim() != 2)
             throw new ArgumentException($"input_ids must be [batch, seq], got [{string.Join(", ", inputIds.shape)}].", nameof(inputIds));
         using var types = tokenTypeIds is null ? zeros_like(inputIds) : null;
-        var hidden = embeddings.forward(inputIds, tokenTypeIds ?? types!);
+        return embeddings.forward(inputIds, tokenTypeIds ?? types!);
+    }
+
+    /// <summary>The encoder layers and the pooler on the embedding output.</summary>
+    internal BertModelOutput Encode(Tensor hidden, Tensor? attentionMask)
+    {
         // Attention runs in the compute dtype, so its mask must be of that dtype too.
-        using var additiveMask = AdditiveMask(attentionMask ?? ones_like(inputIds), Precision.Enabled ? Precision.ComputeDtype : hidden.dtype, inputIds.shape);
-        var last = encoder.forward(hidden, additiveMask);
+        using var mask = AttentionMask.ForScores(attentionMask, Precision.Enabled ? Precision.ComputeDtype : hidden.dtype, hidden.shape.AsSpan(0, 2));
+        var last = encoder.forward(hidden, mask);
         return new BertModelOutput(last, pooler?.forward(last));
     }
 
-    /// <summary>
-    /// Turns a 0/1 padding mask into the [batch, 1, 1, seq] bias added to attention scores: 0 keeps a key,
-    /// the dtype's most negative finite value removes it after softmax (as transformers does, avoiding -inf NaNs).
-    /// </summary>
-    internal static Tensor AdditiveMask(Tensor attentionMask, ScalarType dtype, long[] inputShape)
-    {
-        if (!attentionMask.shape.SequenceEqual(inputShape))
-            throw new ArgumentException(
-                $"attention_mask has shape [{string.Join(", ", attentionMask.shape)}] but input_ids has [{string.Join(", ", inputShape)}].");
-        var min = dtype switch
-        {
-            ScalarType.Float16 => -65504.0,
-            ScalarType.BFloat16 => -3.3895313892515355e38,
-            ScalarType.Float64 => double.MinValue,
-            _ => float.MinValue,
-        };
-        using var keep = attentionMask.to(dtype).unsqueeze(1).unsqueeze(1);
-        return (1.0 - keep) * min;
-    }
-
     public static BertModel FromPretrained(string modelIdOrPath, PretrainedOptions? options = null) =>
-        PretrainedLoader.Load(modelIdOrPath, options, config => new BertModel(config), expectsBertPrefix: false);
+        PretrainedLoader.Load(modelIdOrPath, options, BertConfig.FromFile, config => new BertModel((BertConfig)config));
 
     public void SavePretrained(string directory) => PretrainedLoader.Save(this, directory, nameof(BertModel));
 }

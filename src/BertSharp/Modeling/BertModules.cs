@@ -9,7 +9,7 @@ namespace BertSharp.Modeling;
 // that is what makes state-dict keys match its checkpoints name for name ("encoder.layer.0.attention.self.query.weight").
 
 /// <summary>Word + position + token-type embeddings, then LayerNorm and dropout.</summary>
-public sealed class BertEmbeddings : nn.Module<Tensor, Tensor, Tensor>
+public sealed class BertEmbeddings : nn.Module<Tensor, Tensor, Tensor>, IWordEmbeddings
 {
     private readonly Embedding word_embeddings;
     private readonly Embedding position_embeddings;
@@ -48,7 +48,7 @@ public sealed class BertEmbeddings : nn.Module<Tensor, Tensor, Tensor>
 }
 
 /// <summary>Multi-head self-attention through PyTorch's fused scaled_dot_product_attention.</summary>
-public sealed class BertSelfAttention : nn.Module<Tensor, Tensor, Tensor>
+public sealed class BertSelfAttention : nn.Module<Tensor, Tensor?, Tensor>
 {
     private readonly Linear query;
     private readonly Linear key;
@@ -72,8 +72,9 @@ public sealed class BertSelfAttention : nn.Module<Tensor, Tensor, Tensor>
     }
 
     /// <param name="hidden">[batch, seq, hidden]</param>
-    /// <param name="additiveMask">[batch, 1, 1, seq]: 0 where a key may be attended, a large negative number where not.</param>
-    public override Tensor forward(Tensor hidden, Tensor additiveMask)
+    /// <param name="additiveMask">[batch, 1, 1, seq]: 0 where a key may be attended, a large negative number where not;
+    /// null when no token is padding (see <see cref="AttentionMask"/>).</param>
+    public override Tensor forward(Tensor hidden, Tensor? additiveMask)
     {
         var (batch, seq) = (hidden.shape[0], hidden.shape[1]);
         Tensor Heads(Linear projection) => _precision.Linear(projection, hidden).view(batch, seq, _heads, _headSize).transpose(1, 2);
@@ -105,7 +106,7 @@ public sealed class BertSelfOutput : nn.Module<Tensor, Tensor, Tensor>
         _precision.LayerNorm(LayerNorm, dropout.forward(_precision.Linear(dense, hidden)) + residual);
 }
 
-public sealed class BertAttention : nn.Module<Tensor, Tensor, Tensor>
+public sealed class BertAttention : nn.Module<Tensor, Tensor?, Tensor>
 {
     private readonly BertSelfAttention self;
     private readonly BertSelfOutput output;
@@ -117,7 +118,7 @@ public sealed class BertAttention : nn.Module<Tensor, Tensor, Tensor>
         RegisterComponents();
     }
 
-    public override Tensor forward(Tensor hidden, Tensor additiveMask) =>
+    public override Tensor forward(Tensor hidden, Tensor? additiveMask) =>
         output.forward(self.forward(hidden, additiveMask), hidden);
 }
 
@@ -167,7 +168,7 @@ public sealed class BertOutput : nn.Module<Tensor, Tensor, Tensor>
 }
 
 /// <summary>One transformer block: attention, then the feed-forward network, each with residual + LayerNorm.</summary>
-public sealed class BertLayer : nn.Module<Tensor, Tensor, Tensor>
+public sealed class BertLayer : nn.Module<Tensor, Tensor?, Tensor>
 {
     private readonly BertAttention attention;
     private readonly BertIntermediate intermediate;
@@ -181,14 +182,14 @@ public sealed class BertLayer : nn.Module<Tensor, Tensor, Tensor>
         RegisterComponents();
     }
 
-    public override Tensor forward(Tensor hidden, Tensor additiveMask)
+    public override Tensor forward(Tensor hidden, Tensor? additiveMask)
     {
         var attended = attention.forward(hidden, additiveMask);
         return output.forward(intermediate.forward(attended), attended);
     }
 }
 
-public sealed class BertEncoder : nn.Module<Tensor, Tensor, Tensor>
+public sealed class BertEncoder : nn.Module<Tensor, Tensor?, Tensor>
 {
     private readonly ModuleList<BertLayer> layer;
 
@@ -198,7 +199,7 @@ public sealed class BertEncoder : nn.Module<Tensor, Tensor, Tensor>
         RegisterComponents();
     }
 
-    public override Tensor forward(Tensor hidden, Tensor additiveMask)
+    public override Tensor forward(Tensor hidden, Tensor? additiveMask)
     {
         foreach (var layer in layer)
             hidden = layer.forward(hidden, additiveMask);

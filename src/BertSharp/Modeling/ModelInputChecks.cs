@@ -13,10 +13,10 @@ public static class ModelInputChecks
     /// The truncation length for a model: <paramref name="requested"/> or the tokenizer's <c>model_max_length</c>, and never
     /// more than the model's positions (<c>max_position_embeddings</c>), which it cannot read past.
     /// </summary>
-    public static int MaxLength(BertTokenizer tokenizer, BertConfig config, int? requested = null) =>
+    public static int MaxLength(BertTokenizer tokenizer, PretrainedConfig config, int? requested = null) =>
         Math.Min(requested ?? tokenizer.ModelMaxLength, config.MaxPositionEmbeddings);
 
-    public static void EnsureFits(BertForSequenceClassification model, TokenizedDataset dataset)
+    public static void EnsureFits(SequenceClassificationModel model, TokenizedDataset dataset)
     {
         var config = model.Config;
         var longest = dataset.Count == 0 ? 0 : dataset.Lengths.Max();
@@ -35,7 +35,7 @@ public static class ModelInputChecks
     /// A classifier trained on examples of one class learns to answer that class whatever the input, and would still
     /// report a falling loss: refuse it, naming the class, rather than save such a model as "trained".
     /// </summary>
-    public static void EnsureSeveralClasses(BertForSequenceClassification model, TokenizedDataset dataset)
+    public static void EnsureSeveralClasses(SequenceClassificationModel model, TokenizedDataset dataset)
     {
         if (model.Config.NumLabels < 2 || model.Config.ProblemType is "regression" or "multi_label_classification") return;
         var counts = dataset.LabelCounts();

@@ -8,7 +8,7 @@ using static TorchSharp.torch;
 namespace BertSharp.Modeling;
 
 /// <summary>
-/// The from_pretrained / save_pretrained machinery shared by the BERT models: resolving files, mapping the
+/// The from_pretrained / save_pretrained machinery shared by every model family (BERT, DistilBERT): resolving files, mapping the
 /// checkpoint's key names onto the model's, copying tensors, and writing a folder Python can read.
 /// </summary>
 public static class PretrainedLoader
@@ -17,8 +17,11 @@ public static class PretrainedLoader
     public const string ShardIndexFile = "model.safetensors.index.json";
     private const string PickleWeightsFile = "pytorch_model.bin";
 
-    internal static TModel Load<TModel>(string modelIdOrPath, PretrainedOptions? options, Func<BertConfig, TModel> create, bool expectsBertPrefix)
-        where TModel : nn.Module, IPretrainedBert
+    /// <param name="readConfig">Reads config.json (given its local path) into the family's config.</param>
+    /// <param name="create">Builds the model, freshly initialised, from the config.</param>
+    internal static TModel Load<TModel>(string modelIdOrPath, PretrainedOptions? options, Func<string, PretrainedConfig> readConfig,
+        Func<PretrainedConfig, TModel> create)
+        where TModel : nn.Module, IPretrainedModel
     {
         options ??= new PretrainedOptions();
         var hub = options.Hub;
@@ -27,8 +30,8 @@ public static class PretrainedLoader
         string Resolve(string file) => Pretrained.ResolveFile(modelIdOrPath, file, hub, optional: false, options.DownloadProgress)!;
         string? TryResolve(string file) => Pretrained.ResolveFile(modelIdOrPath, file, hub, optional: true, options.DownloadProgress);
 
-        var configPath = Resolve(BertConfig.FileName);
-        var config = BertConfig.FromFile(configPath);
+        var configPath = Resolve(PretrainedConfig.FileName);
+        var config = readConfig(configPath);
         if (options.Id2Label is { } labels) config.Id2Label = labels;
         else if (options.NumLabels is { } n) config.NumLabels = n;
         if (options.ConfigOverrides is { } overrides)
@@ -46,7 +49,8 @@ public static class PretrainedLoader
         var model = create(config);
         try
         {
-            var info = LoadWeights(model, shards, modelIdOrPath, typeof(TModel).Name, expectsBertPrefix, options.IgnoreMismatchedSizes);
+            // The class actually built: AutoModelForSequenceClassification reports DistilBertForSequenceClassification, not its base.
+            var info = LoadWeights(model, shards, modelIdOrPath, model.GetType().Name, model.BaseModelPrefix, options.IgnoreMismatchedSizes);
             model.LoadingInfo = info;
             if (!info.IsComplete || info.UnexpectedKeys.Count > 0) options.Log?.Invoke(info.ToString());
             if (options.Device is { } device) model.to(device);
@@ -63,11 +67,11 @@ public static class PretrainedLoader
     /// Loads a local folder's weights into an existing model (e.g. a checkpoint on resume, or the best checkpoint at
     /// the end of training); every weight must be present with the right shape.
     /// </summary>
-    public static void LoadInto<TModel>(TModel model, string directory) where TModel : nn.Module, IPretrainedBert
+    public static void LoadInto<TModel>(TModel model, string directory) where TModel : nn.Module, IPretrainedModel
     {
         string? Local(string file) => File.Exists(Path.Combine(directory, file)) ? Path.Combine(directory, file) : null;
         var shards = FindWeightFiles(directory, file => Local(file) ?? throw new FileNotFoundException($"{directory}: {file} is missing."), Local);
-        var info = LoadWeights(model, shards, directory, typeof(TModel).Name, expectsBertPrefix: model is BertForSequenceClassification, ignoreMismatchedSizes: false);
+        var info = LoadWeights(model, shards, directory, model.GetType().Name, model.BaseModelPrefix, ignoreMismatchedSizes: false);
         if (!info.IsComplete)
             throw new InvalidDataException($"{directory}: the checkpoint lacks weights the model has: [{string.Join(", ", info.MissingKeys)}].");
     }
@@ -103,23 +107,26 @@ public static class PretrainedLoader
     }
 
     /// <summary>
-    /// Maps a checkpoint key to the model's name for it: legacy TensorFlow-era LayerNorm names, and the
-    /// <c>bert.</c> prefix that separates a task model's encoder from its head.
+    /// Maps a checkpoint key to the model's name for it: legacy TensorFlow-era LayerNorm names, and the base-model
+    /// prefix (<c>bert.</c>, <c>distilbert.</c>) that separates a task model's encoder from its head: added when a task
+    /// model loads a bare encoder's checkpoint, stripped when a bare encoder loads a task model's.
     /// </summary>
-    public static string? MapKey(string checkpointKey, ISet<string> modelKeys, bool expectsBertPrefix, out bool renamed)
+    /// <param name="baseModelPrefix">transformers' base_model_prefix of the model's family, without the dot.</param>
+    public static string? MapKey(string checkpointKey, ISet<string> modelKeys, string baseModelPrefix, out bool renamed)
     {
         var key = checkpointKey;
         if (key.EndsWith(".gamma", StringComparison.Ordinal)) key = key[..^".gamma".Length] + ".weight";
         else if (key.EndsWith(".beta", StringComparison.Ordinal)) key = key[..^".beta".Length] + ".bias";
         renamed = key != checkpointKey;
         if (modelKeys.Contains(key)) return key;
-        if (expectsBertPrefix && modelKeys.Contains("bert." + key)) return "bert." + key;
-        if (!expectsBertPrefix && key.StartsWith("bert.", StringComparison.Ordinal) && modelKeys.Contains(key[5..])) return key[5..];
+        var prefix = baseModelPrefix + ".";
+        if (modelKeys.Contains(prefix + key)) return prefix + key;
+        if (key.StartsWith(prefix, StringComparison.Ordinal) && modelKeys.Contains(key[prefix.Length..])) return key[prefix.Length..];
         return null;
     }
 
     private static LoadingInfo LoadWeights(nn.Module model, IReadOnlyList<(string Path, IReadOnlyList<string>? Keys)> shards,
-        string source, string modelClass, bool expectsBertPrefix, bool ignoreMismatchedSizes)
+        string source, string modelClass, string baseModelPrefix, bool ignoreMismatchedSizes)
     {
         var parameters = model.state_dict();
         var modelKeys = new HashSet<string>(parameters.Keys);
@@ -135,7 +142,7 @@ public static class PretrainedLoader
             foreach (var tensorInfo in file.Tensors)
             {
                 if (expectedKeys != null && !expectedKeys.Contains(tensorInfo.Name)) continue;
-                var target = MapKey(tensorInfo.Name, modelKeys, expectsBertPrefix, out var wasRenamed);
+                var target = MapKey(tensorInfo.Name, modelKeys, baseModelPrefix, out var wasRenamed);
                 if (target is null)
                 {
                     // A buffer transformers recomputes, not a weight: never worth a warning.
@@ -171,7 +178,7 @@ public static class PretrainedLoader
         return new LoadingInfo(source, modelClass, missing, unexpected, mismatched, renamed);
     }
 
-    internal static void Save<TModel>(TModel model, string directory, string architecture) where TModel : nn.Module, IPretrainedBert
+    internal static void Save<TModel>(TModel model, string directory, string architecture) where TModel : nn.Module, IPretrainedModel
     {
         Directory.CreateDirectory(directory);
         // Earlier saves that were killed left their hidden weights behind (a model's size each); the writer of each
@@ -187,7 +194,7 @@ public static class PretrainedLoader
             SafetensorsWriter.Save(pending, tensors, new Dictionary<string, string> { ["format"] = "pt" });
             // The weights are complete on disk before either visible file changes; the config is swapped first and
             // the weights last, so a crash leaves either the old model or the new config with complete weights.
-            config.Save(Path.Combine(directory, BertConfig.FileName));
+            config.Save(Path.Combine(directory, PretrainedConfig.FileName));
             File.Move(pending, Path.Combine(directory, WeightsFile), overwrite: true);
         }
         finally

@@ -14,9 +14,10 @@ public sealed record PretrainedOptions
 
     /// <summary>
     /// Changes to the checkpoint's config before the model is built, like transformers' config keyword arguments
-    /// (e.g. <c>c => c.HiddenDropoutProb = 0</c>).
+    /// (e.g. <c>c => c.ProblemType = "multi_label_classification"</c>, or for one family
+    /// <c>c => ((BertConfig)c).HiddenDropoutProb = 0</c>); the config is validated again afterwards.
     /// </summary>
-    public Action<BertConfig>? ConfigOverrides { get; init; }
+    public Action<PretrainedConfig>? ConfigOverrides { get; init; }
 
     /// <summary>Re-initialise (and report) weights whose shapes differ from the checkpoint's instead of failing.</summary>
     public bool IgnoreMismatchedSizes { get; init; }
@@ -31,11 +32,4 @@ public sealed record PretrainedOptions
 
     /// <summary>Receives the loading report; the default writes it to standard error as transformers' logger does.</summary>
     public Action<string>? Log { get; init; } = message => Console.Error.WriteLine(message);
-}
-
-/// <summary>What the BERT models share for loading and saving.</summary>
-public interface IPretrainedBert
-{
-    BertConfig Config { get; }
-    LoadingInfo? LoadingInfo { get; set; }
 }

@@ -14,7 +14,7 @@ public static class TokenizerCompatibility
     /// <param name="config">The model's config.</param>
     /// <param name="source">The model folder or Hub id, named first in the message.</param>
     /// <exception cref="InvalidDataException">The tokenizer's vocabulary is larger than the model's <c>vocab_size</c>.</exception>
-    public static void Ensure(BertTokenizer tokenizer, BertConfig config, string source) =>
+    public static void Ensure(BertTokenizer tokenizer, PretrainedConfig config, string source) =>
         Ensure(tokenizer, config.VocabSize, "vocab_size", source);
 
     /// <summary>The check for any model whose embedding table has <paramref name="vocabSize"/> rows (set by the config field <paramref name="field"/>).</summary>

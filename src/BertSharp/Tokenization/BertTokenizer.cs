@@ -43,6 +43,9 @@ public sealed class BertTokenizer
         if (string.IsNullOrEmpty(s.ContinuingSubwordPrefix))
             throw new InvalidDataException($"{s.Source}: the continuing-subword prefix must not be empty.");
 
+        TokenizerClass = s.TokenizerClass ?? "BertTokenizer";
+        ModelInputNames = s.ModelInputNames ?? DefaultModelInputNames(TokenizerClass);
+        ModelInputNamesFromFile = s.ModelInputNames is not null;
         DoLowerCase = s.DoLowerCase;
         StripAccents = s.StripAccents;
         TokenizeChineseChars = s.TokenizeChineseChars;
@@ -90,6 +93,25 @@ public sealed class BertTokenizer
         _wordPiece = MsBertTokenizer.Create(vocabStream, options);
     }
 
+    /// <summary>
+    /// transformers' tokenizer class, written back to tokenizer_config.json: "BertTokenizer", or "DistilBertTokenizer"
+    /// for a DistilBERT model (the same WordPiece tokenizer, without token_type_ids among the model's inputs).
+    /// </summary>
+    public string TokenizerClass { get; }
+
+    /// <summary>
+    /// The inputs the model takes, transformers' <c>model_input_names</c>: input_ids, token_type_ids and attention_mask
+    /// for BERT; input_ids and attention_mask for DistilBERT, which has no token-type embeddings.
+    /// </summary>
+    public IReadOnlyList<string> ModelInputNames { get; }
+
+    internal bool ModelInputNamesFromFile { get; }
+
+    private static string[] DefaultModelInputNames(string tokenizerClass) =>
+        tokenizerClass.StartsWith("DistilBert", StringComparison.Ordinal)
+            ? ["input_ids", "attention_mask"]
+            : ["input_ids", "token_type_ids", "attention_mask"];
+
     /// <summary>Number of entries in the WordPiece vocabulary (ids run from 0 to VocabSize - 1).</summary>
     public int VocabSize => _idToToken.Length;
     public int PadTokenId { get; }
@@ -124,7 +146,11 @@ public sealed class BertTokenizer
     /// </remarks>
     /// <exception cref="FileNotFoundException">The directory does not exist or has neither vocab.txt nor tokenizer.json.</exception>
     /// <exception cref="InvalidDataException">A file is malformed; the message names the file and the line or field.</exception>
-    public static BertTokenizer FromDirectory(string directory)
+    public static BertTokenizer FromDirectory(string directory) => FromDirectory(directory, defaultTokenizerClass: null);
+
+    /// <param name="directory">The tokenizer folder.</param>
+    /// <param name="defaultTokenizerClass">The class when tokenizer_config.json names none (AutoTokenizer takes it from the model's model_type).</param>
+    internal static BertTokenizer FromDirectory(string directory, string? defaultTokenizerClass)
     {
         ArgumentException.ThrowIfNullOrEmpty(directory);
         string vocabPath = Path.Combine(directory, TokenizerFiles.VocabFile);
@@ -151,7 +177,7 @@ public sealed class BertTokenizer
             settings = TokenizerFiles.ApplySpecialTokensMap(settings, mapPath);
         if (File.Exists(configPath))
             settings = TokenizerFiles.ApplyConfig(settings, configPath);
-        return new BertTokenizer(settings);
+        return new BertTokenizer(settings with { TokenizerClass = settings.TokenizerClass ?? defaultTokenizerClass });
     }
 
     /// <summary>Builds a tokenizer from a vocab.txt file and explicit settings (bert-base-uncased's by default).</summary>
@@ -265,7 +291,7 @@ public sealed class BertTokenizer
     /// <summary>
     /// Writes vocab.txt, tokenizer_config.json, special_tokens_map.json and tokenizer.json (Hugging Face
     /// <c>tokenizers</c> format) so that <c>AutoTokenizer.from_pretrained(directory)</c> and
-    /// <see cref="FromDirectory"/> load the same tokenizer. Each file is written to a temporary name in the
+    /// <see cref="FromDirectory(string)"/> load the same tokenizer. Each file is written to a temporary name in the
     /// directory and then moved over the target, so a reader never sees a half-written file.
     /// </summary>
     public void SavePretrained(string directory)

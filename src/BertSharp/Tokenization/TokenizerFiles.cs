@@ -22,6 +22,10 @@ internal sealed record TokenizerSettings
     public string MaskToken { get; init; } = "[MASK]";
     public string ContinuingSubwordPrefix { get; init; } = "##";
     public int MaxInputCharsPerWord { get; init; } = 100;
+    /// <summary>tokenizer_config.json's tokenizer_class; null when no file named one.</summary>
+    public string? TokenizerClass { get; init; }
+    /// <summary>tokenizer_config.json's model_input_names; null when the file has none (the class decides).</summary>
+    public string[]? ModelInputNames { get; init; }
     /// <summary>Where the vocabulary came from, for error messages.</summary>
     public required string Source { get; init; }
 }
@@ -203,7 +207,27 @@ internal static class TokenizerFiles
             PadToken = OptionalToken(root, "pad_token", path) ?? s.PadToken,
             ClsToken = OptionalToken(root, "cls_token", path) ?? s.ClsToken,
             MaskToken = OptionalToken(root, "mask_token", path) ?? s.MaskToken,
+            TokenizerClass = OptionalString(root, "tokenizer_class", path, "") ?? s.TokenizerClass,
+            ModelInputNames = OptionalStringArray(root, "model_input_names", path) ?? s.ModelInputNames,
         };
+    }
+
+    /// <summary>tokenizer_config.json's tokenizer_class alone, or null when the file has none.</summary>
+    public static string? ReadTokenizerClass(string path)
+    {
+        using var doc = ParseJson(path);
+        if (doc.RootElement.ValueKind != JsonValueKind.Object)
+            throw Invalid(path, "$", "must be a JSON object");
+        return OptionalString(doc.RootElement, "tokenizer_class", path, "");
+    }
+
+    private static string[]? OptionalStringArray(JsonElement obj, string name, string path)
+    {
+        if (!obj.TryGetProperty(name, out var v) || v.ValueKind == JsonValueKind.Null)
+            return null;
+        if (v.ValueKind != JsonValueKind.Array || v.EnumerateArray().Any(e => e.ValueKind != JsonValueKind.String) || v.GetArrayLength() == 0)
+            throw Invalid(path, name, $"must be a non-empty list of strings, got {v.GetRawText()}");
+        return v.EnumerateArray().Select(e => e.GetString()!).ToArray();
     }
 
     /// <summary>Applies special_tokens_map.json, which older transformers versions use instead of the config's token fields.</summary>
@@ -379,9 +403,19 @@ internal static class TokenizerFiles
     }
 
     /// <summary>tokenizer_config.json as transformers writes it for BertTokenizer (1-space indent).</summary>
-    public static string ConfigJson(BertTokenizer tok) => PrettyJson(new JsonObject
+    public static string ConfigJson(BertTokenizer tok)
     {
-        ["tokenizer_class"] = "BertTokenizer",
+        var config = ConfigFields(tok);
+        // Written back only when a file gave them; otherwise the class implies them, as in transformers.
+        if (tok.ModelInputNamesFromFile)
+            config["model_input_names"] = new JsonArray(tok.ModelInputNames.Select(n => (JsonNode)JsonValue.Create(n)!).ToArray());
+        return PrettyJson(config, indent: 1);
+    }
+
+    private static JsonObject ConfigFields(BertTokenizer tok) => new()
+    {
+        // DistilBertTokenizer for a DistilBERT model: transformers then leaves token_type_ids out of the model's inputs.
+        ["tokenizer_class"] = tok.TokenizerClass,
         ["do_lower_case"] = tok.DoLowerCase,
         ["model_max_length"] = tok.ModelMaxLength,
         ["strip_accents"] = tok.StripAccents,
@@ -391,7 +425,7 @@ internal static class TokenizerFiles
         ["pad_token"] = tok.PadToken,
         ["cls_token"] = tok.ClsToken,
         ["mask_token"] = tok.MaskToken,
-    }, indent: 1);
+    };
 
     public static string SpecialTokensMapJson(BertTokenizer tok) => PrettyJson(new JsonObject
     {

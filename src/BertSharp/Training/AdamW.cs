@@ -26,13 +26,15 @@ public sealed class AdamW : IDisposable
         public Tensor? ExpAvgSq { get; set; }
     }
 
-    public AdamW(IEnumerable<(string Name, Parameter Parameter)> parameters, double weightDecay, double beta1 = 0.9, double beta2 = 0.999, double epsilon = 1e-8)
+    /// <param name="decayedParameterNames">The parameters that get weight decay (see <see cref="WeightDecayParameters"/>); null decides by name with <see cref="IsDecayed"/>.</param>
+    public AdamW(IEnumerable<(string Name, Parameter Parameter)> parameters, double weightDecay, double beta1 = 0.9, double beta2 = 0.999, double epsilon = 1e-8,
+        IReadOnlySet<string>? decayedParameterNames = null)
     {
         Beta1 = beta1;
         Beta2 = beta2;
         Epsilon = epsilon;
         _entries = parameters.Where(p => p.Parameter.requires_grad)
-            .Select(p => new Entry(p.Name, p.Parameter, IsDecayed(p.Name) ? weightDecay : 0.0)).ToList();
+            .Select(p => new Entry(p.Name, p.Parameter, (decayedParameterNames?.Contains(p.Name) ?? IsDecayed(p.Name)) ? weightDecay : 0.0)).ToList();
     }
 
     public double Beta1 { get; }

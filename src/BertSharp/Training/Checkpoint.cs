@@ -137,7 +137,7 @@ public sealed class Checkpoint
             : $"{Path.GetFileName(checkpoints[0].Directory)} … {Path.GetFileName(checkpoints[^1].Directory)}, {checkpoints.Count} in all";
 
     /// <summary>Puts the checkpoint's weights into <paramref name="model"/>, its moments into <paramref name="optimizer"/>, and restores the random-number state.</summary>
-    public void Restore(BertForSequenceClassification model, AdamW optimizer)
+    public void Restore(SequenceClassificationModel model, AdamW optimizer)
     {
         PretrainedLoader.LoadInto(model, Directory);
         optimizer.Load(Path.Combine(Directory, OptimizerFile));

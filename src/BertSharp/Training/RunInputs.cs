@@ -24,7 +24,7 @@ public sealed record RunInputs(
 
     private static readonly JsonSerializerOptions Json = new() { WriteIndented = true, PropertyNamingPolicy = JsonNamingPolicy.SnakeCaseLower };
 
-    public static RunInputs Of(BertForSequenceClassification model, TokenizedDataset train) => new(
+    public static RunInputs Of(SequenceClassificationModel model, TokenizedDataset train) => new(
         model.LoadingInfo?.Source ?? "(a model built in code)",
         Convert.ToHexStringLower(SHA256.HashData(Encoding.UTF8.GetBytes(model.Config.ToJson()))),
         train.Source,

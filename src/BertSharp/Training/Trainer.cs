@@ -21,7 +21,7 @@ public sealed class Trainer : IDisposable
 
     /// <param name="tokenizer">Saved beside the model by <see cref="SaveModel"/> and in checkpoints; its [PAD] id pads batches.</param>
     /// <param name="dataCollator">Pads batches; default: <see cref="DataCollatorWithPadding"/> with the tokenizer's (else the model's) [PAD] id.</param>
-    public Trainer(BertForSequenceClassification model, TrainingArguments args, TokenizedDataset? trainDataset = null,
+    public Trainer(SequenceClassificationModel model, TrainingArguments args, TokenizedDataset? trainDataset = null,
         TokenizedDataset? evalDataset = null, BertTokenizer? tokenizer = null, DataCollatorWithPadding? dataCollator = null)
     {
         args.Validate();
@@ -50,7 +50,7 @@ public sealed class Trainer : IDisposable
         Device = TrainingDevice.Prepare(model, args.Device, args.Bf16);
     }
 
-    public BertForSequenceClassification Model { get; }
+    public SequenceClassificationModel Model { get; }
     public TrainingArguments Args { get; }
     public TokenizedDataset? TrainDataset { get; }
     public TokenizedDataset? EvalDataset { get; }
@@ -229,7 +229,8 @@ public sealed class Trainer : IDisposable
     }
 
     private AdamW CreateOptimizer() =>
-        new(Model.named_parameters().Select(p => (p.name, p.parameter)), Args.WeightDecay, Args.AdamBeta1, Args.AdamBeta2, Args.AdamEpsilon);
+        new(Model.named_parameters().Select(p => (p.name, p.parameter)), Args.WeightDecay, Args.AdamBeta1, Args.AdamBeta2, Args.AdamEpsilon,
+            WeightDecayParameters.Names(Model));
 
     private TrainingDivergedException Diverged(string what, double value, double learningRate)
     {

@@ -29,7 +29,7 @@ public static class TrainingDevice
     /// Resolves the device, moves <paramref name="model"/> there and sets its compute precision — what every command that
     /// runs a model does first. On the CPU, glibc malloc is tuned to keep freed blocks (see <see cref="NativeAllocator"/>).
     /// </summary>
-    public static Device Prepare(Modeling.BertForSequenceClassification model, DeviceChoice choice, bool bf16 = false)
+    public static Device Prepare(Modeling.SequenceClassificationModel model, DeviceChoice choice, bool bf16 = false)
     {
         var device = Resolve(choice, bf16);
         if (device.type == TorchSharp.DeviceType.CPU) NativeAllocator.KeepFreedMemoryForReuse();

@@ -43,6 +43,19 @@ public class ModelSizeTests
         Assert.DoesNotContain('\n', error.Message);
     }
 
+    [Theory]
+    [InlineData("n_layers", 1_000_000L, "holds 2 layers")]
+    [InlineData("dim", 1_000_000_000L, "[1000, 64]")]
+    [InlineData("vocab_size", 2147483647L, "[1000, 64]")]
+    [InlineData("hidden_dim", 100000L, "[256, 64]")]
+    public void DistilBertSizesAreCheckedAgainstItsWeightsToo(string field, long value, string expected)
+    {
+        using var dir = CopyWithConfig(SharedFiles.TinyDistilBertClsDir, field, value);
+        var error = Assert.Throws<InvalidDataException>(() => AutoModelForSequenceClassification.FromPretrained(dir.Path, options: Quiet));
+        Assert.Contains($"'{field}' = {value}", error.Message);
+        Assert.Contains(expected, error.Message);
+    }
+
     [Fact]
     public void AMillionLayersAgainstAFileOfTwoIsOneErrorNotAnExhaustedMachine()
     {
@@ -95,8 +108,13 @@ public class ModelSizeTests
             using var classifier = new BertForSequenceClassification(config);
             Assert.Equal(classifier.parameters().Sum(p => p.numel()), (long)config.ParameterCount(withClassifier: true));
             using var encoder = new BertModel(config, addPoolingLayer: false);
-            Assert.Equal(encoder.parameters().Sum(p => p.numel()), (long)config.ParameterCount(addPoolingLayer: false));
+            Assert.Equal(encoder.parameters().Sum(p => p.numel()), (long)config.ParameterCount(addPoolingLayer: false, withClassifier: false));
         }
+        var distil = DistilBertConfig.FromFile(System.IO.Path.Combine(SharedFiles.TinyDistilBertClsDir, "config.json"));
+        using (var distilClassifier = new DistilBertForSequenceClassification(distil))
+            Assert.Equal(distilClassifier.parameters().Sum(p => p.numel()), (long)distil.ParameterCount(withClassifier: true));
+        using (var distilEncoder = new DistilBertModel(distil))
+            Assert.Equal(distilEncoder.parameters().Sum(p => p.numel()), (long)distil.ParameterCount());
     }
 
     [Fact]

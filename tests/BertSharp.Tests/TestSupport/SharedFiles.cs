@@ -20,6 +20,7 @@ public static class SharedFiles
 
     public static string TinyModelDir => Path("models", "bert-tiny-imdb-mlm");
     public static string TinyClsDir => Path("fixtures", "hf-reference", "tiny-cls");
+    public static string TinyDistilBertClsDir => Path("fixtures", "hf-reference", "tiny-distilbert-cls");
     public static string HubMirror => Path("hub");
 
     public static string RepoRoot

@@ -216,7 +216,7 @@ public class TrainerTests
     {
         // Two micro-batches of 4 accumulated must move the weights like one batch of 8 (dropout off, same examples).
         var examples = Subset(8).Tokenize(StandInTokenizer.Value, maxLength: 32).ToList();
-        var noDropout = new PretrainedOptions { Log = _ => { }, ConfigOverrides = c => (c.HiddenDropoutProb, c.AttentionProbsDropoutProb) = (0, 0) };
+        var noDropout = new PretrainedOptions { Log = _ => { }, ConfigOverrides = c => { var bert = (BertConfig)c; (bert.HiddenDropoutProb, bert.AttentionProbsDropoutProb) = (0, 0); } };
         using var dir = new TempDirectory();
         manual_seed(3);
         using var a = BertForSequenceClassification.FromPretrained(SharedFiles.TinyModelDir, numLabels: 2, options: noDropout);

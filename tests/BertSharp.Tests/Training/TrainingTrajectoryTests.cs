@@ -28,7 +28,7 @@ public class TrainingTrajectoryTests
         using var model = BertForSequenceClassification.FromPretrained(SharedFiles.TinyClsDir, options: new PretrainedOptions
         {
             Log = _ => { },
-            ConfigOverrides = c => (c.HiddenDropoutProb, c.AttentionProbsDropoutProb) = (dropout, dropout),
+            ConfigOverrides = c => { var bert = (BertConfig)c; (bert.HiddenDropoutProb, bert.AttentionProbsDropoutProb) = (dropout, dropout); },
         });
         var betas = recipe.GetProperty("betas").EnumerateArray().Select(b => b.GetDouble()).ToArray();
         using var optimizer = new AdamW(model.named_parameters().Select(p => (p.name, p.parameter)),
