@@ -266,8 +266,10 @@ public sealed class PredictionBatcher : IDisposable
     public void Dispose()
     {
         if (Interlocked.Exchange(ref _disposed, 1) != 0) return;
-        _queue.Writer.TryComplete();
+        // Cancel before refusing new requests: once a caller sees a refusal, the worker is sure to stop after the
+        // batch in progress instead of running what is queued. (Writes that slip in between are drained by the worker.)
         _stopping.Cancel();
+        _queue.Writer.TryComplete();
         try
         {
             _worker.Wait(TimeSpan.FromMinutes(1));

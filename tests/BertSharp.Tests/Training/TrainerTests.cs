@@ -72,8 +72,9 @@ public class TrainerTests
         var log = trainer2.State.LogHistory[0];
         Assert.Equal(["loss", "grad_norm", "learning_rate", "epoch", "step"], log.Keys);
         Assert.Equal(2, log["step"]);
-        Assert.Equal(2.0 / 6, log["epoch"], 9);
-        Assert.Equal(1e-4 * 10 / 12, log["learning_rate"], 12); // after step 2 of 12, linear decay, no warm-up
+        // Plain double arithmetic on counts: exact up to an ulp or two of how the divisions are ordered.
+        Assert.Equal(2.0 / 6, log["epoch"], 1e-15);
+        Assert.Equal(1e-4 * 10 / 12, log["learning_rate"], 1e-4 * 1e-12); // after step 2 of 12, linear decay, no warm-up
         var summary = trainer2.State.LogHistory[^1];
         Assert.True(summary.ContainsKey("train_runtime") && summary.ContainsKey("train_samples_per_second") && summary.ContainsKey("train_loss"));
     }
@@ -226,9 +227,12 @@ public class TrainerTests
         using var accumulated = new Trainer(b, SmallRun(dir.Path) with { GradientAccumulationSteps = 2 });
         var (lossWhole, normWhole) = whole.TrainingStep([examples], 1e-3);
         var (lossAcc, normAcc) = accumulated.TrainingStep([examples.Take(4).ToList(), examples.Skip(4).ToList()], 1e-3);
-        // Micro-batches pad to their own longest example; with the attention mask the math is the same.
-        Assert.Equal(lossWhole, lossAcc, 4);
-        Assert.Equal(normWhole, normAcc, 3);
+        // Micro-batches pad to their own longest example; with the attention mask the math is the same. Only float32
+        // rounding differs: batches of 4 may run other GEMM kernels than one of 8, the mean of two means sums in
+        // another order, and the accumulated gradient adds one rounding per weight. That is ~1e-7 on a loss of 0.69
+        // and on a norm's relative size (bit-equal on the machine that set these bounds); 10x that is allowed.
+        Assert.Equal(lossWhole, lossAcc, 1e-6);
+        Assert.Equal(normWhole, normAcc, 1e-5 * normWhole);
         // Adam's first step moves every weight by about ±lr whatever the gradient's size, so rounding noise in a
         // near-zero gradient can flip a few weights' direction; all but a sliver must agree.
         // The attention key bias has an exactly zero true gradient (it shifts every score of a query equally, which

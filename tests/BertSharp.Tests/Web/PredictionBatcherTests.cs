@@ -69,7 +69,7 @@ public class PredictionBatcherTests
         Assert.Equal(["d1"], results[4].Select(p => p.Label));
         var stats = batcher.Statistics;
         Assert.Equal((5L, 8L, 3L, 4, 2L), (stats.Requests, stats.Texts, stats.Batches, stats.LargestBatch, stats.BatchesOfSeveralRequests));
-        Assert.Equal(8.0 / 3, stats.MeanBatchSize, 9);
+        Assert.Equal(8.0 / 3, stats.MeanBatchSize, 1e-15); // (double)8 / 3: the same single division
         Assert.Equal(1, fake.MostInFlight);
     }
 
@@ -87,9 +87,12 @@ public class PredictionBatcherTests
     public async Task TheWindowGathersRequestsThatArriveShortlyAfterTheFirst()
     {
         var fake = new FakeModel();
-        using var batcher = new PredictionBatcher(fake.Predict, maxBatchSize: 32, window: TimeSpan.FromMilliseconds(500));
+        // A window far longer than any scheduling delay on a loaded machine, and a maximum the two requests fill, so
+        // the batch runs as soon as the second joins it: the outcome cannot depend on how long Task.Delay takes.
+        using var batcher = new PredictionBatcher(fake.Predict, maxBatchSize: 2, window: TimeSpan.FromSeconds(60));
         var first = batcher.PredictAsync(["one"]);
         await Task.Delay(50);
+        Assert.Empty(fake.Calls); // the first request is waiting in the window, not run alone
         var second = batcher.PredictAsync(["two"]);
         await Task.WhenAll(first, second);
         Assert.Equal(["one", "two"], Assert.Single(fake.Calls));
@@ -170,7 +173,11 @@ public class PredictionBatcherTests
         await HoldFirstCall(fake, batcher, tasks);
         var queued = batcher.PredictAsync(["queued"]);
         var disposing = Task.Run(batcher.Dispose);
-        await Task.Delay(100);
+        // Release the model only once Dispose has begun (it refuses new requests first): a fixed sleep here let the
+        // worker run "queued" normally whenever the thread pool started Dispose late on a loaded machine.
+        var deadline = DateTime.UtcNow + TimeSpan.FromSeconds(30);
+        while (!batcher.PredictAsync(["probe"]).IsFaulted && DateTime.UtcNow < deadline)
+            await Task.Delay(10);
         fake.Gate!.Release(10);
         await disposing;
         Assert.Equal("first", Assert.Single(await tasks[0]).Label); // the call in progress finished
