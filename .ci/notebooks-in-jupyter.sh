@@ -24,6 +24,7 @@ eval "$(.ci/libstdcxx-compat.sh)"
 
 # Jupyter's .NET kernels, registered in a private folder; the kernel starts through this repository's tool manifest.
 kernels=$(mktemp -d "${TMPDIR:-/tmp}/bertsharp-kernels.XXXXXX")
+mkdir -p "$kernels/kernels"
 dotnet tool run dotnet-interactive -- jupyter install --path "$kernels/kernels" >/dev/null
 /usr/bin/python3 - "$kernels/kernels/.net-csharp/kernel.json" <<'PY'
 import json, sys
@@ -31,6 +32,10 @@ path = sys.argv[1]
 spec = json.load(open(path))
 argv = spec["argv"]
 assert argv[:2] == ["dotnet", "interactive"], argv
+# Without --http-port-range the kernel starts no HTTP server (only front ends with JavaScript kernels need one).
+if "--http-port-range" in argv:
+    i = argv.index("--http-port-range")
+    del argv[i:i + 2]
 spec["argv"] = ["dotnet", "tool", "run", "dotnet-interactive", "--"] + argv[2:]
 json.dump(spec, open(path, "w"), indent=2)
 PY

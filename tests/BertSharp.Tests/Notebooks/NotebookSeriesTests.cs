@@ -123,6 +123,19 @@ public partial class NotebookSeriesTests
         Assert.Contains("TorchSharp-cuda-linux", source);
     }
 
+    /// <summary>
+    /// What the notebooks load is the core library: no notebook tooling (Roslyn scripting, .NET Interactive) and no
+    /// F# (Plotly.NET's FSharp.Core 10.1 cannot load in the kernel, which has its own 10.0).
+    /// </summary>
+    [Fact]
+    public void TheLibraryCarriesNoNotebookToolingNorFSharp()
+    {
+        var references = typeof(BertSharp.Charts.PlotlyChart).Assembly.GetReferencedAssemblies().Select(a => a.Name!).ToList();
+        Assert.DoesNotContain(references, n => n.StartsWith("FSharp.", StringComparison.Ordinal) || n.StartsWith("Plotly.", StringComparison.Ordinal)
+            || n.StartsWith("Microsoft.CodeAnalysis", StringComparison.Ordinal) || n.StartsWith("Microsoft.DotNet.Interactive", StringComparison.Ordinal));
+        Assert.Contains("TorchSharp", references);
+    }
+
     [GeneratedRegex(@"^#r ""nuget: *(?<name>[^, ""]+) *, *(?<version>[^ ""]+) *""", RegexOptions.Multiline)]
     private static partial Regex NugetReference();
 
