@@ -157,7 +157,7 @@ public partial class NotebookSeriesTests
              "--set", "numTrainEpochs=1", "--set", "maxLength=64", "--set", "learningRate=1e-4", "--set", "batchSize=16",
              "--set", $"outputDir={results.Path}"],
             new Dictionary<string, string?> { ["HF_ENDPOINT"] = server.Endpoint, ["HF_HUB_CACHE"] = cache.Path, ["HF_HUB_OFFLINE"] = "0" },
-            TimeSpan.FromMinutes(12));
+            TimeSpan.FromMinutes(25));
         Assert.True(result.ExitCode == 0, result.Stderr + result.Stdout);
         var charts = new Dictionary<string, int>();
         foreach (var name in Series)
