@@ -6,8 +6,9 @@ using Microsoft.CodeAnalysis.CSharp;
 namespace BertSharp.Cli.Commands;
 
 /// <summary>
-/// <c>bertsharp notebook run</c>: runs Polyglot C# notebooks from top to bottom and writes the executed copies,
-/// like papermill (and the CI check that the tutorial notebooks still work).
+/// <c>bertsharp notebook run</c>: runs Polyglot notebooks from top to bottom in the .NET Interactive kernel (the
+/// dotnet-interactive tool that VS Code's Polyglot Notebooks runs) and writes the executed copies, like papermill
+/// (and the CI check that the tutorial notebooks still work).
 /// </summary>
 internal static class NotebookCommand
 {
@@ -20,7 +21,7 @@ internal static class NotebookCommand
 
     private static Command Run()
     {
-        var paths = new Argument<string[]>("notebooks") { Description = "The .ipynb notebooks to run, in order (each in a fresh C# state).", Arity = ArgumentArity.OneOrMore };
+        var paths = new Argument<string[]>("notebooks") { Description = "The .ipynb notebooks to run, in order (each in a fresh kernel process).", Arity = ArgumentArity.OneOrMore };
         var set = new Option<string[]>("--set", "-p")
         {
             Description = "Set a parameter: name=value, for a variable of the cell tagged \"parameters\" (repeatable).",
@@ -30,12 +31,12 @@ internal static class NotebookCommand
         var inPlace = new Option<bool>("--in-place") { Description = "Overwrite the input notebooks with the executed ones." };
         var cellTimeout = new Option<double>("--cell-timeout")
         {
-            Description = "Fail a cell that runs longer than this many seconds.",
+            Description = "Fail a cell that runs longer than this many seconds (its kernel is stopped).",
             DefaultValueFactory = _ => 600,
         };
         var logOutput = new Option<bool>("--log-output") { Description = "Also copy what the cells print to stderr as they run." };
         var continueOnError = new Option<bool>("--continue-on-error") { Description = "Run the remaining notebooks after one fails." };
-        var command = new Command("run", "Run notebooks cell by cell and write the executed copies (outputs, execution counts, errors), like papermill.")
+        var command = new Command("run", "Run notebooks cell by cell in the dotnet-interactive kernel and write the executed copies (outputs, execution counts, errors), like papermill.")
         {
             paths, set, output, inPlace, cellTimeout, logOutput, continueOnError,
         };

@@ -5,19 +5,18 @@ using System.Text;
 using System.Text.Json.Nodes;
 using System.Text.RegularExpressions;
 using BertSharp.IO;
-using Plotly.NET;
 
 namespace BertSharp.Charts;
 
 /// <summary>
-/// Turns a Plotly.NET chart into HTML for a notebook cell, a standalone (offline) HTML file, or a PNG drawn by
-/// headless Chromium. The figure is Plotly.NET's own JSON (<c>GenericChart.toJson</c>); the page around it is
-/// written here so that it works both inside notebooks with require.js and offline.
+/// Turns a <see cref="PlotlyChart"/> into HTML for a notebook cell, a standalone (offline) HTML file, or a PNG drawn
+/// by headless Chromium. The page around the figure is written here so that it works both inside notebooks with
+/// require.js and offline.
 /// </summary>
 public static partial class ChartRenderer
 {
-    /// <summary>The plotly.js version Plotly.NET was built against and ships.</summary>
-    public static string PlotlyJsVersion => Globals.PLOTLYJS_VERSION;
+    /// <summary>The plotly.js version embedded in this library (from the Plotly.Blazor package at build time).</summary>
+    public static string PlotlyJsVersion => PlotlyJsResource.Version;
 
     /// <summary>Where notebook fragments (and non-inlined pages) load plotly.js from.</summary>
     public static string PlotlyJsCdnUrl => $"https://cdn.plot.ly/plotly-{PlotlyJsVersion}.min.js";
@@ -28,7 +27,7 @@ public static partial class ChartRenderer
     private static readonly Lazy<string> PlotlyJs = new(LoadPlotlyJs);
 
     /// <summary>
-    /// The plotly.js bundle Plotly.NET embeds in its assembly (resource <c>Plotly.NET.plotly-{version}.min.js</c>),
+    /// The plotly.js bundle embedded in this assembly (resource <c>BertSharp.Charts.plotly-{version}.min.js</c>),
     /// which is what makes standalone pages and PNGs work offline.
     /// </summary>
     public static string PlotlyJsSource => PlotlyJs.Value;
@@ -40,8 +39,10 @@ public static partial class ChartRenderer
     /// once per page: through require.js when the page has it (classic Jupyter, where a bare script tag would clash
     /// with require's anonymous define), else through a single shared <c>&lt;script src&gt;</c>; a page that already
     /// has <c>window.Plotly</c> uses it. The div id is new on every call, so the same chart can be shown twice.
+    /// A <paramref name="png"/> of the chart is shown in the div until plotly.js draws over it, and stays where
+    /// scripts do not run or the CDN cannot be reached.
     /// </summary>
-    public static string ToHtmlFragment(GenericChart chart, int width = 720, int height = 420)
+    public static string ToHtmlFragment(PlotlyChart chart, int width = 720, int height = 420, byte[]? png = null)
     {
         ArgumentNullException.ThrowIfNull(chart);
         ArgumentOutOfRangeException.ThrowIfNegativeOrZero(width);
@@ -49,7 +50,13 @@ public static partial class ChartRenderer
         var figure = Figure(chart, width, height);
         var id = NewDivId();
         var html = new StringBuilder();
-        html.Append(CultureInfo.InvariantCulture, $"<div id=\"{id}\" class=\"bertsharp-chart\" style=\"width:{width}px;height:{height}px;max-width:100%;\"></div>\n");
+        html.Append(CultureInfo.InvariantCulture, $"<div id=\"{id}\" class=\"bertsharp-chart\" style=\"width:{width}px;height:{height}px;max-width:100%;\">");
+        if (png is not null)
+        {
+            var alt = WebUtility.HtmlEncode(chart.Title ?? "chart");
+            html.Append(CultureInfo.InvariantCulture, $"<img alt=\"{alt}\" width=\"{width}\" height=\"{height}\" src=\"data:image/png;base64,{Convert.ToBase64String(png)}\">");
+        }
+        html.Append("</div>\n");
         html.Append("<script type=\"text/javascript\">\n");
         html.Append("(function () {\n");
         html.Append(CultureInfo.InvariantCulture, $"  var divId = {JsonValue.Create(id).ToJsonString()};\n");
@@ -65,11 +72,13 @@ public static partial class ChartRenderer
     private const string FragmentLoader = """
           function draw(Plotly) {
             var div = document.getElementById(divId);
-            if (div) Plotly.newPlot(div, figure.data, figure.layout, figure.config);
+            if (!div) return;
+            div.textContent = "";
+            Plotly.newPlot(div, figure.data, figure.layout, figure.config);
           }
           function fail(err) {
             var div = document.getElementById(divId);
-            if (div) div.textContent = "Could not load plotly.js from " + cdn + " (" + (err && err.message ? err.message : err) + "). " +
+            if (div && !div.querySelector("img")) div.textContent = "Could not load plotly.js from " + cdn + " (" + (err && err.message ? err.message : err) + "). " +
               "Save the chart with ChartRenderer.SaveHtml for an offline copy.";
           }
           if (window.Plotly && typeof window.Plotly.newPlot === "function") { draw(window.Plotly); return; }
@@ -100,17 +109,17 @@ public static partial class ChartRenderer
 
     /// <summary>
     /// A complete HTML document showing the chart. With <paramref name="inlinePlotlyJs"/> (the default) plotly.js is
-    /// embedded from Plotly.NET's bundled copy, so the file works offline (about 3.5 MB); otherwise it is loaded from
+    /// embedded from this library's copy, so the file works offline (about 3.5 MB); otherwise it is loaded from
     /// the CDN. The chart keeps the size set on it, else fills the window.
     /// </summary>
-    public static string ToStandaloneHtml(GenericChart chart, bool inlinePlotlyJs = true)
+    public static string ToStandaloneHtml(PlotlyChart chart, bool inlinePlotlyJs = true)
     {
         ArgumentNullException.ThrowIfNull(chart);
         return StandaloneHtml(chart, inlinePlotlyJs, width: null, height: null, staticImage: false);
     }
 
     /// <summary>Writes <see cref="ToStandaloneHtml"/> (plotly.js inlined: offline) atomically: a temporary file, then a rename.</summary>
-    public static void SaveHtml(GenericChart chart, string path)
+    public static void SaveHtml(PlotlyChart chart, string path)
     {
         ArgumentNullException.ThrowIfNull(chart);
         ArgumentException.ThrowIfNullOrWhiteSpace(path);
@@ -126,11 +135,11 @@ public static partial class ChartRenderer
     /// and animation frames have run (plotly draws synchronously, but heatmap images and fonts settle later).
     /// The PNG is written atomically. Chromium is killed after <see cref="ChromiumTimeout"/>.
     /// </summary>
-    public static Task SavePngAsync(GenericChart chart, string path, int width = 900, int height = 500, string? chromiumPath = null,
+    public static Task SavePngAsync(PlotlyChart chart, string path, int width = 900, int height = 500, string? chromiumPath = null,
         CancellationToken cancellationToken = default) =>
         SavePngAsync(chart, path, width, height, chromiumPath, ChromiumTimeout, cancellationToken);
 
-    internal static Task SavePngAsync(GenericChart chart, string path, int width, int height, string? chromiumPath, TimeSpan timeout,
+    internal static Task SavePngAsync(PlotlyChart chart, string path, int width, int height, string? chromiumPath, TimeSpan timeout,
         CancellationToken cancellationToken)
     {
         ArgumentNullException.ThrowIfNull(chart);
@@ -197,6 +206,32 @@ public static partial class ChartRenderer
         {
             try { Directory.Delete(work, recursive: true); } catch (IOException) { } catch (UnauthorizedAccessException) { }
         }
+    }
+
+    /// <summary>
+    /// The chart as PNG bytes (<paramref name="width"/> × <paramref name="height"/>), drawn as <see cref="SavePngAsync(PlotlyChart, string, int, int, string?, CancellationToken)"/>
+    /// draws it; for notebook outputs, which are formatted synchronously.
+    /// </summary>
+    public static byte[] RenderPng(PlotlyChart chart, int width = 900, int height = 500)
+    {
+        var path = Path.Combine(Path.GetTempPath(), $"bertsharp-chart-{Guid.NewGuid():N}.png");
+        try
+        {
+            // The kernel formats on its own thread; the render waits on a process, so run it off any synchronization context.
+            Task.Run(() => SavePngAsync(chart, path, width, height, null, ChromiumTimeout, CancellationToken.None)).GetAwaiter().GetResult();
+            return File.ReadAllBytes(path);
+        }
+        finally
+        {
+            try { File.Delete(path); } catch (IOException) { } catch (UnauthorizedAccessException) { }
+        }
+    }
+
+    /// <summary>The Chromium <see cref="ResolveChromium"/> would use, or null when there is none.</summary>
+    public static string? TryResolveChromium()
+    {
+        try { return ResolveChromium(); }
+        catch (FileNotFoundException) { return null; }
     }
 
     private static readonly byte[] PngSignature = [0x89, (byte)'P', (byte)'N', (byte)'G', 0x0D, 0x0A, 0x1A, 0x0A];
@@ -288,7 +323,7 @@ public static partial class ChartRenderer
         return lines.Count == 0 ? " (no stderr)" : " stderr:\n" + string.Join('\n', lines);
     }
 
-    private static string StandaloneHtml(GenericChart chart, bool inlinePlotlyJs, int? width, int? height, bool staticImage)
+    private static string StandaloneHtml(PlotlyChart chart, bool inlinePlotlyJs, int? width, int? height, bool staticImage)
     {
         var figure = Figure(chart, width, height);
         var layout = (JsonObject)figure["layout"]!;
@@ -312,7 +347,7 @@ public static partial class ChartRenderer
         html.Append(CultureInfo.InvariantCulture, $"<title>{title}</title>\n");
         if (inlinePlotlyJs)
         {
-            html.Append(CultureInfo.InvariantCulture, $"<!-- plotly.js {PlotlyJsVersion} (MIT licence), bundled by Plotly.NET -->\n");
+            html.Append(CultureInfo.InvariantCulture, $"<!-- plotly.js {PlotlyJsVersion} (MIT licence) -->\n");
             html.Append("<script type=\"text/javascript\">").Append(ScriptSafe(PlotlyJsSource)).Append("</script>\n");
         }
         else
@@ -331,12 +366,12 @@ public static partial class ChartRenderer
     }
 
     /// <summary>
-    /// The chart as plotly.js figure JSON ({data, layout, config}) from Plotly.NET, with the size overridden when
-    /// given. System.Text.Json's default writer escapes &lt;, &gt; and &amp;, so the JSON is safe inside a script element.
+    /// The chart as plotly.js figure JSON ({data, layout, config}), with the size overridden when given.
+    /// System.Text.Json's default writer escapes &lt;, &gt; and &amp;, so the JSON is safe inside a script element.
     /// </summary>
-    internal static JsonObject Figure(GenericChart chart, int? width, int? height)
+    internal static JsonObject Figure(PlotlyChart chart, int? width, int? height)
     {
-        var figure = JsonNode.Parse(GenericChart.toJson(chart))!.AsObject();
+        var figure = chart.ToFigure();
         if (figure["layout"] is not JsonObject layout) figure["layout"] = layout = new JsonObject();
         if (figure["config"] is not JsonObject) figure["config"] = new JsonObject();
         if (width is { } w) layout["width"] = w;
@@ -345,7 +380,7 @@ public static partial class ChartRenderer
         return figure;
     }
 
-    private static string? TitleText(JsonObject layout)
+    internal static string? TitleText(JsonObject layout)
     {
         var text = layout["title"] switch
         {
@@ -365,14 +400,20 @@ public static partial class ChartRenderer
 
     private static string LoadPlotlyJs()
     {
-        var assembly = typeof(GenericChart).Assembly;
-        var expected = $"Plotly.NET.plotly-{PlotlyJsVersion}.min.js";
-        var name = assembly.GetManifestResourceNames().FirstOrDefault(n => n == expected)
-                   ?? assembly.GetManifestResourceNames().FirstOrDefault(n => n.StartsWith("Plotly.NET.plotly-", StringComparison.Ordinal) && n.EndsWith(".min.js", StringComparison.Ordinal))
-                   ?? throw new InvalidOperationException($"Plotly.NET {assembly.GetName().Version} does not embed plotly.js (resource '{expected}'); offline HTML cannot be written.");
-        using var stream = assembly.GetManifestResourceStream(name)!;
+        using var stream = typeof(ChartRenderer).Assembly.GetManifestResourceStream(PlotlyJsResource.Name)
+            ?? throw new InvalidOperationException($"plotly.js (resource '{PlotlyJsResource.Name}') is missing from {typeof(ChartRenderer).Assembly.GetName().Name}; offline HTML cannot be written.");
         using var reader = new StreamReader(stream, Encoding.UTF8);
         return reader.ReadToEnd();
+    }
+
+    /// <summary>The embedded plotly.js: its resource name says its version (set by the project file).</summary>
+    private static class PlotlyJsResource
+    {
+        public static readonly string Name = typeof(ChartRenderer).Assembly.GetManifestResourceNames()
+            .FirstOrDefault(n => n.StartsWith("BertSharp.Charts.plotly-", StringComparison.Ordinal) && n.EndsWith(".min.js", StringComparison.Ordinal))
+            ?? "BertSharp.Charts.plotly-?.min.js";
+
+        public static readonly string Version = Name["BertSharp.Charts.plotly-".Length..^".min.js".Length];
     }
 
     [GeneratedRegex("</script", RegexOptions.IgnoreCase)]

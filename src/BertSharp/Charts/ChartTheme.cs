@@ -1,5 +1,4 @@
-using Microsoft.FSharp.Collections;
-using Plotly.NET;
+using System.Text.Json.Nodes;
 
 namespace BertSharp.Charts;
 
@@ -39,7 +38,7 @@ internal static class ChartTheme
         ("title", Obj(("font", Obj(("size", 14))), ("standoff", 12))),
         ("automargin", true));
 
-    /// <summary>A fresh copy each time: Plotly.NET's serializer walks the objects, and charts must not share them.</summary>
+    /// <summary>A fresh copy each time: charts must not share mutable objects.</summary>
     public static Dictionary<string, object> Template() => Obj(("layout", Obj(
         ("font", Obj(("family", FontFamily), ("size", 13), ("color", TextColor))),
         // Vertically plotly.js centres the title in the top margin ("auto"), which suits one- and two-line titles.
@@ -72,11 +71,12 @@ internal static class ChartTheme
         return axis;
     }
 
-    public static Trace Trace(string type, params (string Key, object? Value)[] properties)
+    /// <summary>A plotly.js trace of <paramref name="type"/> ("scatter", "bar", "heatmap", ...); null values are left out.</summary>
+    public static JsonObject Trace(string type, params (string Key, object? Value)[] properties)
     {
-        var trace = new Trace2D(type);
+        var trace = new JsonObject { ["type"] = type };
         foreach (var (key, value) in properties)
-            if (value is not null) trace.SetProperty(key, value);
+            if (value is not null) trace[key] = PlotlyChart.ToNode(value);
         return trace;
     }
 
@@ -84,24 +84,24 @@ internal static class ChartTheme
     /// A chart from plotly.js traces and a layout (title, axes, shapes, annotations), with the theme's template and
     /// no fixed size: the renderer sizes it (notebook fragment, standalone page, PNG).
     /// </summary>
-    public static GenericChart Chart(IEnumerable<Trace> traces, string title, params (string Key, object? Value)[] layoutProperties)
+    public static PlotlyChart Chart(IEnumerable<JsonObject> traces, string title, params (string Key, object? Value)[] layoutProperties)
     {
         var traceList = traces.ToList();
-        var layout = new Layout();
-        layout.SetProperty("template", Template());
-        layout.SetProperty("title", Obj(("text", title)));
+        var layout = new JsonObject
+        {
+            ["template"] = PlotlyChart.ToNode(Template()),
+            ["title"] = PlotlyChart.ToNode(Obj(("text", title))),
+        };
         foreach (var (key, value) in layoutProperties)
-            if (value is not null) layout.SetProperty(key, value);
+            if (value is not null) layout[key] = PlotlyChart.ToNode(value);
         // The template leaves room for a legend above the plot; without one (a single trace, as plotly.js decides,
         // or legends turned off) the plot moves up under the title.
         var showLegend = layoutProperties.FirstOrDefault(p => p.Key == "showlegend").Value as bool?;
         var hasLegend = showLegend ?? traceList.Count > 1;
         if (!hasLegend && !layoutProperties.Any(p => p.Key == "margin" && p.Value is not null))
-            layout.SetProperty("margin", Obj(("t", 66)));
-        var config = new Config();
-        config.SetProperty("responsive", true);
-        config.SetProperty("displaylogo", false);
-        return GenericChart.NewMultiChart(ListModule.OfSeq(traceList), layout, config, new DisplayOptions());
+            layout["margin"] = PlotlyChart.ToNode(Obj(("t", 66)));
+        var config = new JsonObject { ["responsive"] = true, ["displaylogo"] = false };
+        return new PlotlyChart(traceList, layout, config);
     }
 
     /// <summary>JSON has no NaN or infinity: a non-finite value becomes null, which plotly.js draws as a gap.</summary>

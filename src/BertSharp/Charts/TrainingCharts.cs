@@ -1,5 +1,5 @@
+using System.Text.Json.Nodes;
 using System.Globalization;
-using Plotly.NET;
 using static BertSharp.Charts.ChartTheme;
 using EvalConfusionMatrix = BertSharp.Evaluation.ConfusionMatrix;
 using Schedule = BertSharp.Training.LearningRateSchedule;
@@ -7,7 +7,7 @@ using Schedule = BertSharp.Training.LearningRateSchedule;
 namespace BertSharp.Charts;
 
 /// <summary>
-/// Plotly.NET charts of a fine-tuning run, drawn from the Trainer's log history (Hugging Face keys: training entries
+/// Plotly charts (<see cref="PlotlyChart"/>) of a fine-tuning run, drawn from the Trainer's log history (Hugging Face keys: training entries
 /// <c>loss, grad_norm, learning_rate, epoch, step</c>; evaluation entries <c>eval_*</c>; a final <c>train_*</c>
 /// summary) and from evaluation results. Every chart shares <see cref="ChartTheme"/>'s look and has no fixed size;
 /// show it with <see cref="ChartRenderer"/> (notebook HTML, standalone HTML, PNG).
@@ -29,7 +29,7 @@ public static class TrainingCharts
     /// non-finite losses are skipped). Evaluation losses (<c>eval_loss</c>), when logged, are drawn as markers on the
     /// same axes at the step they were measured.
     /// </summary>
-    public static GenericChart Loss(IEnumerable<IReadOnlyDictionary<string, double>> logHistory, int smoothingWindow = 0, string? title = null)
+    public static PlotlyChart Loss(IEnumerable<IReadOnlyDictionary<string, double>> logHistory, int smoothingWindow = 0, string? title = null)
     {
         ArgumentOutOfRangeException.ThrowIfNegative(smoothingWindow);
         var history = LogSeries.Materialize(logHistory);
@@ -37,7 +37,7 @@ public static class TrainingCharts
         var evals = LogSeries.Points(history, "eval_loss", "step", required: false);
         var smoothing = smoothingWindow > 0;
 
-        var traces = new List<Trace>
+        var traces = new List<JsonObject>
         {
             Trace("scatter",
                 ("name", "training loss"),
@@ -76,7 +76,7 @@ public static class TrainingCharts
     }
 
     /// <summary>The learning rate the scheduler had reached at each logged step (<c>learning_rate</c> vs <c>step</c>).</summary>
-    public static GenericChart LearningRate(IEnumerable<IReadOnlyDictionary<string, double>> logHistory)
+    public static PlotlyChart LearningRate(IEnumerable<IReadOnlyDictionary<string, double>> logHistory)
     {
         var history = LogSeries.Materialize(logHistory);
         var points = LogSeries.Points(history, "learning_rate", "step");
@@ -94,7 +94,7 @@ public static class TrainingCharts
     /// points, exactly <see cref="Schedule.LearningRateAt"/>), with the end of warm-up marked: a preview to show
     /// before training starts.
     /// </summary>
-    public static GenericChart LearningRateSchedule(Schedule schedule)
+    public static PlotlyChart LearningRateSchedule(Schedule schedule)
     {
         ArgumentNullException.ThrowIfNull(schedule);
         if (schedule.TotalSteps < 0) throw new ArgumentException($"The schedule has {schedule.TotalSteps} total steps.", nameof(schedule));
@@ -123,7 +123,7 @@ public static class TrainingCharts
     }
 
     /// <summary>The total L2 norm of the gradients before clipping (<c>grad_norm</c>) at each logged step.</summary>
-    public static GenericChart GradNorm(IEnumerable<IReadOnlyDictionary<string, double>> logHistory)
+    public static PlotlyChart GradNorm(IEnumerable<IReadOnlyDictionary<string, double>> logHistory)
     {
         var history = LogSeries.Materialize(logHistory);
         var points = LogSeries.Points(history, "grad_norm", "step");
@@ -140,7 +140,7 @@ public static class TrainingCharts
     /// Validation accuracy and F1 per epoch (left axis, as percentages), with eval_loss on a second y axis (right)
     /// when logged; precision and recall are in the legend, hidden until clicked. Needs eval_accuracy or eval_f1.
     /// </summary>
-    public static GenericChart EvalMetrics(IEnumerable<IReadOnlyDictionary<string, double>> logHistory)
+    public static PlotlyChart EvalMetrics(IEnumerable<IReadOnlyDictionary<string, double>> logHistory)
     {
         var history = LogSeries.Materialize(logHistory);
         var accuracy = LogSeries.Points(history, "eval_accuracy", "epoch", required: false);
@@ -150,7 +150,7 @@ public static class TrainingCharts
         var recall = LogSeries.Points(history, "eval_recall", "epoch", required: false);
         var loss = LogSeries.Points(history, "eval_loss", "epoch", required: false);
 
-        var traces = new List<Trace>();
+        var traces = new List<JsonObject>();
         void Add(List<LogPoint> points, string name, string color, bool visible, string? axis = null, string? dash = null, string symbol = "circle")
         {
             if (points.Count == 0) return;
@@ -186,7 +186,7 @@ public static class TrainingCharts
     /// The confusion matrix as a heatmap: true label on the y axis (first label at the top), predicted label on the
     /// x axis, each cell annotated with its count and its share of the true label's row.
     /// </summary>
-    public static GenericChart ConfusionMatrix(EvalConfusionMatrix matrix, IReadOnlyList<string>? labelNames = null)
+    public static PlotlyChart ConfusionMatrix(EvalConfusionMatrix matrix, IReadOnlyList<string>? labelNames = null)
     {
         ArgumentNullException.ThrowIfNull(matrix);
         var n = matrix.NumLabels;
@@ -234,7 +234,7 @@ public static class TrainingCharts
     /// Histogram of review lengths in tokens. With <paramref name="maxLength"/>, a vertical line marks it and the
     /// title gives the share of reviews longer than it (the ones truncated at that max_length).
     /// </summary>
-    public static GenericChart TokenLengthHistogram(IReadOnlyList<int> lengths, int? maxLength = 512)
+    public static PlotlyChart TokenLengthHistogram(IReadOnlyList<int> lengths, int? maxLength = 512)
     {
         ArgumentNullException.ThrowIfNull(lengths);
         if (lengths.Count == 0) throw new ArgumentException("No token lengths to plot.", nameof(lengths));
@@ -281,14 +281,14 @@ public static class TrainingCharts
     /// against the optimizer step for training keys (loss, learning_rate, grad_norm), against the epoch for
     /// evaluation keys (eval_*). Every run must have logged the metric.
     /// </summary>
-    public static GenericChart CompareRuns(IReadOnlyDictionary<string, IEnumerable<IReadOnlyDictionary<string, double>>> runs, string metric = "loss")
+    public static PlotlyChart CompareRuns(IReadOnlyDictionary<string, IEnumerable<IReadOnlyDictionary<string, double>>> runs, string metric = "loss")
     {
         ArgumentNullException.ThrowIfNull(runs);
         ArgumentException.ThrowIfNullOrWhiteSpace(metric);
         if (runs.Count == 0) throw new ArgumentException("No runs to compare.", nameof(runs));
         var isEval = metric.StartsWith("eval_", StringComparison.Ordinal);
         var xKey = isEval ? "epoch" : "step";
-        var traces = new List<Trace>();
+        var traces = new List<JsonObject>();
         var xs = new HashSet<double>();
         var index = 0;
         foreach (var (name, log) in runs)
@@ -360,7 +360,7 @@ public static class TrainingCharts
         _ => metric,
     };
 
-    private static Trace LineTrace(string name, IEnumerable<double> x, IEnumerable<double> y, string color, string mode, bool showLegend = false) =>
+    private static JsonObject LineTrace(string name, IEnumerable<double> x, IEnumerable<double> y, string color, string mode, bool showLegend = false) =>
         Trace("scatter",
             ("name", name),
             ("x", x.ToArray()),

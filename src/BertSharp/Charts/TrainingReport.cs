@@ -2,7 +2,6 @@ using System.Net;
 using BertSharp.Evaluation;
 using BertSharp.IO;
 using BertSharp.Training;
-using Plotly.NET;
 
 namespace BertSharp.Charts;
 
@@ -13,10 +12,10 @@ namespace BertSharp.Charts;
 /// </summary>
 public static class TrainingReport
 {
-    public static IReadOnlyList<(string Name, GenericChart Chart)> Charts(
+    public static IReadOnlyList<(string Name, PlotlyChart Chart)> Charts(
         IReadOnlyList<IReadOnlyDictionary<string, double>> logHistory, ConfusionMatrix? confusionMatrix = null, IReadOnlyList<string>? labelNames = null)
     {
-        var charts = new List<(string, GenericChart)>();
+        var charts = new List<(string, PlotlyChart)>();
         bool Has(string key) => logHistory.Any(e => e.ContainsKey(key));
         if (Has("loss")) charts.Add(("loss", TrainingCharts.Loss(logHistory, smoothingWindow: 5)));
         if (Has("learning_rate")) charts.Add(("learning-rate", TrainingCharts.LearningRate(logHistory)));

@@ -14,6 +14,11 @@ public sealed class BertForSequenceClassification : SequenceClassificationModel
     private readonly Dropout dropout;
     private readonly Linear classifier;
 
+    // TorchSharp finds libtorch in its NuGet packages when torch initialises; a module's constructor calls native code
+    // before that, which fails in hosts that do not put the native libraries on the probing path (the .NET
+    // Interactive kernel behind notebooks). Initialising first makes the model work there too.
+    static BertForSequenceClassification() => torch.InitializeDeviceType(DeviceType.CPU);
+
     public BertForSequenceClassification(BertConfig config) : base(nameof(BertForSequenceClassification))
     {
         config.Validate();

@@ -16,6 +16,11 @@ public sealed class BertModel : nn.Module<Tensor, Tensor?, Tensor?, BertModelOut
     private readonly BertEncoder encoder;
     private readonly BertPooler? pooler;
 
+    // TorchSharp finds libtorch in its NuGet packages when torch initialises; a module's constructor calls native code
+    // before that, which fails in hosts that do not put the native libraries on the probing path (the .NET
+    // Interactive kernel behind notebooks). Initialising first makes the model work there too.
+    static BertModel() => torch.InitializeDeviceType(DeviceType.CPU);
+
     public BertModel(BertConfig config, bool addPoolingLayer = true) : this(config, new MixedPrecision(), addPoolingLayer) { }
 
     internal BertModel(BertConfig config, MixedPrecision precision, bool addPoolingLayer = true) : base(nameof(BertModel))

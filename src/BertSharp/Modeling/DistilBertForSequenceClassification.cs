@@ -11,6 +11,9 @@ namespace BertSharp.Modeling;
 /// </summary>
 public sealed class DistilBertForSequenceClassification : SequenceClassificationModel
 {
+    // As BertModel: TorchSharp's native libraries are loaded before the first module allocates (notebook kernels).
+    static DistilBertForSequenceClassification() => torch.InitializeDeviceType(DeviceType.CPU);
+
     private readonly DistilBertModel distilbert;
     private readonly Linear pre_classifier;
     private readonly Linear classifier;

@@ -9,6 +9,9 @@ namespace BertSharp.Modeling;
 /// </summary>
 public sealed class DistilBertModel : nn.Module<Tensor, Tensor?, Tensor>, IPretrainedModel
 {
+    // As BertModel: TorchSharp's native libraries are loaded before the first module allocates (notebook kernels).
+    static DistilBertModel() => torch.InitializeDeviceType(DeviceType.CPU);
+
     /// <summary>transformers' base_model_prefix: task models hold this encoder as <c>distilbert</c>.</summary>
     public const string Prefix = "distilbert";
 

@@ -1,14 +1,14 @@
+using BertSharp.Charts;
 using System.Text.Json.Nodes;
-using Plotly.NET;
 
 namespace BertSharp.Tests.Charts;
 
-/// <summary>A chart's plotly.js figure, as Plotly.NET serializes it, with small accessors for the assertions.</summary>
+/// <summary>A chart's plotly.js figure, as the chart serializes it, with small accessors for the assertions.</summary>
 internal sealed class ChartJson
 {
-    public ChartJson(GenericChart chart)
+    public ChartJson(PlotlyChart chart)
     {
-        Json = GenericChart.toJson(chart);
+        Json = chart.ToJson();
         Figure = JsonNode.Parse(Json)!.AsObject();
     }
 

@@ -14,9 +14,9 @@ public sealed class NotebookCliTests : IDisposable
     public void RunsNotebooksInOrderWithParametersAndWritesThemToTheOutputFolder()
     {
         var first = TestNotebook.Write(_dir.Path, "01-first.ipynb",
-            "#r \"../src/BertSharp/bin/Debug/net10.0/BertSharp.dll\"",
+            $"#r \"{Path.Combine(SharedFiles.RepoRoot, "src", "BertSharp", "bin", "Debug", "net10.0", "BertSharp.dll")}\"",
             TestCell.Code("var epochs = 3;\nstring name = \"default\";", "parameters"),
-            "Console.WriteLine($\"epochs={epochs} name={name}\");\nnew BertSharp.Modeling.BertConfig().NumAttentionHeads");
+            "Console.WriteLine($\"epochs={epochs} name={name}\");\n$\"heads={new BertSharp.Modeling.BertConfig().NumAttentionHeads}\"");
         var second = TestNotebook.Write(_dir.Path, "02-second.ipynb",
             TestCell.Code("var epochs = 1;\nstring name = \"other\";", "parameters"),
             "$\"{name}:{epochs * 2}\"");
@@ -36,7 +36,7 @@ public sealed class NotebookCliTests : IDisposable
         var cells = TestNotebook.CodeCells(executed);
         Assert.Equal("injected-parameters", (string)cells[2]["metadata"]!["tags"]![0]!);
         Assert.Equal("epochs=2 name=it's \"quoted\"\n", TestNotebook.Text(TestNotebook.Outputs(cells[3])[0]!["text"]));
-        Assert.Equal("12", TestNotebook.Text(TestNotebook.Outputs(cells[3])[1]!["data"]!["text/plain"]));
+        Assert.Equal("heads=12", TestNotebook.Text(TestNotebook.Outputs(cells[3])[1]!["data"]!["text/plain"]));
         var executedSecond = TestNotebook.Read(Path.Combine(output, "02-second.ipynb"));
         Assert.Equal("it's \"quoted\":4", TestNotebook.Text(TestNotebook.Outputs(TestNotebook.CodeCells(executedSecond)[2])[0]!["data"]!["text/plain"]));
         // The inputs are untouched.
@@ -54,14 +54,35 @@ public sealed class NotebookCliTests : IDisposable
 
         Assert.Equal(1, result.ExitCode);
         var error = Assert.Single(result.Stderr.Split('\n'), l => l.StartsWith("error:", StringComparison.Ordinal));
-        Assert.Contains("broken.ipynb: code cell 2 (cells[1]) failed: System.DivideByZeroException", error);
-        Assert.Contains("(line 1 of the cell)", error);
+        Assert.Contains("broken.ipynb: code cell 2 (cells[1]) failed: System.DivideByZeroException: Attempted to divide by zero.", error);
         Assert.DoesNotContain("   at ", result.Stderr);
         Assert.Contains("failed  " + broken + ": 2/3 cells", result.Stdout);
         Assert.Contains("skipped " + after, result.Stdout);
         var executed = TestNotebook.Read(Path.Combine(output, "broken.ipynb"));
         Assert.Equal("error", (string)TestNotebook.Outputs(TestNotebook.CodeCells(executed)[1])[0]!["output_type"]!);
         Assert.False(File.Exists(Path.Combine(output, "after.ipynb")));
+    }
+
+    [Fact]
+    public void ACellThatLoopsForeverIsStoppedWithItsKernelBeforeTheNextNotebookStarts()
+    {
+        var pidFile = Path.Combine(_dir.Path, "kernel.pid");
+        var looping = TestNotebook.Write(_dir.Path, "looping.ipynb",
+            $"System.IO.File.WriteAllText(@\"{pidFile}\", System.Environment.ProcessId.ToString());",
+            "while (true) { }");
+        var next = TestNotebook.Write(_dir.Path, "next.ipynb",
+            $"var pid = int.Parse(System.IO.File.ReadAllText(@\"{pidFile}\"));\n"
+            + "System.Diagnostics.Process.GetProcesses().Any(p => p.Id == pid) ? throw new System.Exception($\"kernel {pid} still runs\") : \"gone\"");
+        var output = Path.Combine(_dir.Path, "out");
+
+        var result = CliProcess.Run(["notebook", "run", looping, next, "--output", output, "--cell-timeout", "20", "--continue-on-error"]);
+
+        Assert.Equal(1, result.ExitCode);
+        var error = Assert.Single(result.Stderr.Split('\n'), l => l.StartsWith("error:", StringComparison.Ordinal));
+        Assert.Contains("looping.ipynb: code cell 2 (cells[1]) failed: the cell ran longer than 20 s (--cell-timeout); the kernel was stopped", error);
+        Assert.Contains("ok      " + next, result.Stdout);
+        var executed = TestNotebook.CodeCells(TestNotebook.Read(Path.Combine(output, "next.ipynb")));
+        Assert.Equal("gone", TestNotebook.Text(TestNotebook.Outputs(executed[0])[0]!["data"]!["text/plain"]));
     }
 
     [Theory]
@@ -71,6 +92,7 @@ public sealed class NotebookCliTests : IDisposable
     [InlineData(new[] { "notebook", "run", "NB", "--output", "OUT", "--set", "epochs=x" }, "parameter epochs is an int; \"x\" is not an int")]
     [InlineData(new[] { "notebook", "run", "NB", "--output", "OUT", "--cell-timeout", "0" }, "--cell-timeout")]
     [InlineData(new[] { "notebook", "run", "MALFORMED", "--output", "OUT" }, "malformed.ipynb is not valid JSON")]
+    [InlineData(new[] { "notebook", "run", "NB", "MALFORMED", "--output", "OUT" }, "malformed.ipynb is not valid JSON")]
     [InlineData(new[] { "notebook", "run", "/no/such/notebook.ipynb", "--output", "OUT" }, "/no/such/notebook.ipynb")]
     public void MistakesAreOneLineOnStderr(string[] args, string expected)
     {

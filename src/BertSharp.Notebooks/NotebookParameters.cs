@@ -13,6 +13,25 @@ namespace BertSharp.Notebooks;
 /// </summary>
 internal sealed record DeclaredParameter(string Name, Type? Type, string? TypeText, bool IsConst);
 
+/// <summary>
+/// A type the kernel reported for a parameter whose declaration does not say it (<c>var d = DeviceChoice.Cpu;</c>):
+/// a .NET type this process knows (<paramref name="Clr"/>), or an enum of the notebook's libraries, by name and members.
+/// </summary>
+internal sealed record KernelType(Type? Clr, string FullName, bool Nullable, bool IsEnum, bool IsFlags, IReadOnlyList<string> EnumMembers)
+{
+    /// <summary>Reads one line of <see cref="NotebookParameters.TypeProbe"/>'s answer.</summary>
+    public static KernelType Parse(string line)
+    {
+        var nullable = line.StartsWith('?');
+        var parts = (nullable ? line[1..] : line).Split('|');
+        var fullName = parts[0];
+        var isEnum = parts.Length >= 3;
+        var clr = isEnum ? null : Type.GetType(fullName, throwOnError: false);
+        return new KernelType(clr is not null && nullable && clr.IsValueType ? typeof(Nullable<>).MakeGenericType(clr) : clr, fullName, nullable, isEnum,
+            isEnum && parts[1] == "flags", isEnum ? parts[2].Split(',', StringSplitOptions.RemoveEmptyEntries) : []);
+    }
+}
+
 /// <summary>A <c>--set</c> value that does not fit its parameter's type.</summary>
 internal sealed class ParameterValueException(string message) : Exception(message);
 
@@ -72,6 +91,41 @@ internal static class NotebookParameters
             }
         }
         return parameters;
+    }
+
+    /// <summary>
+    /// C# for the kernel that answers, one line per variable, the static type of each of <paramref name="names"/>
+    /// (declared by the parameters cell that has just run): its full name, "?" first when nullable, and for enums
+    /// "|flags" or "|" and the member names.
+    /// </summary>
+    public static string TypeProbe(IEnumerable<string> names) => $$"""
+        System.Type __bertsharpTypeOf<T>(T value) => typeof(T);
+        string __bertsharpDescribe(System.Type type)
+        {
+            var underlying = System.Nullable.GetUnderlyingType(type);
+            var t = underlying ?? type;
+            return (underlying is null ? "" : "?") + t.FullName + (t.IsEnum ? "|" + (t.IsDefined(typeof(System.FlagsAttribute), false) ? "flags" : "") + "|" + string.Join(",", System.Enum.GetNames(t)) : "");
+        }
+        string.Join("\n", new[] { {{string.Join(", ", names.Select(n => $"__bertsharpDescribe(__bertsharpTypeOf({n}))"))}} })
+        """;
+
+    /// <summary>The value as C# for a parameter whose type the kernel reported (<see cref="TypeProbe"/>).</summary>
+    public static string Literal(string name, string value, KernelType type, string? typeText)
+    {
+        if (type.Clr is { } clr) return Literal(name, value, clr, typeText);
+        if (!type.IsEnum)
+        {
+            throw new ParameterValueException(
+                $"parameter {name} is a {type.FullName}; --set values can only be given to strings, chars, bools, numbers and enums");
+        }
+        if (type.Nullable && value == "null") return "null";
+        if (typeText is null)
+        {
+            if (type.FullName.Contains("Submission#"))
+                throw new ParameterValueException($"parameter {name}: declare it with its enum type (e.g. MyEnum {name} = MyEnum.{type.EnumMembers.FirstOrDefault()};) so --set can name the type");
+            typeText = "global::" + type.FullName.Replace('+', '.');
+        }
+        return EnumLiteral(name, value, type.FullName[(type.FullName.LastIndexOfAny(['.', '+']) + 1)..], typeText, type.EnumMembers, type.IsFlags);
     }
 
     /// <summary>The cell papermill would inject: a comment, then one assignment per parameter.</summary>
@@ -135,18 +189,22 @@ internal static class NotebookParameters
                 throw new ParameterValueException($"parameter {name}: declare it with its enum type (e.g. {type.Name} {name} = {type.Name}.{Enum.GetNames(type).FirstOrDefault()};) so --set can name the type");
             typeText = "global::" + full.Replace('+', '.');
         }
-        var names = Enum.GetNames(type);
+        return EnumLiteral(name, value, type.Name, typeText, Enum.GetNames(type), type.IsDefined(typeof(FlagsAttribute), false));
+    }
+
+    private static string EnumLiteral(string name, string value, string typeName, string typeText, IReadOnlyList<string> names, bool isFlags)
+    {
         var members = new List<string>();
         foreach (var part in value.Split([',', '|'], StringSplitOptions.RemoveEmptyEntries | StringSplitOptions.TrimEntries))
         {
             var member = part[(part.LastIndexOf('.') + 1)..];
             var match = names.FirstOrDefault(n => n == member) ?? names.FirstOrDefault(n => string.Equals(n, member, StringComparison.OrdinalIgnoreCase))
-                ?? throw new ParameterValueException($"parameter {name} is the enum {type.Name}; \"{part}\" is not one of {string.Join(", ", names)}");
+                ?? throw new ParameterValueException($"parameter {name} is the enum {typeName}; \"{part}\" is not one of {string.Join(", ", names)}");
             members.Add($"{typeText}.{match}");
         }
-        if (members.Count == 0) throw new ParameterValueException($"parameter {name} is the enum {type.Name}; give one of {string.Join(", ", names)}");
-        if (members.Count > 1 && !type.IsDefined(typeof(FlagsAttribute), false))
-            throw new ParameterValueException($"parameter {name}: the enum {type.Name} is not a [Flags] enum, so it takes one member");
+        if (members.Count == 0) throw new ParameterValueException($"parameter {name} is the enum {typeName}; give one of {string.Join(", ", names)}");
+        if (members.Count > 1 && !isFlags)
+            throw new ParameterValueException($"parameter {name}: the enum {typeName} is not a [Flags] enum, so it takes one member");
         return string.Join(" | ", members);
     }
 

@@ -15,7 +15,10 @@ public sealed record NotebookRunOptions
     /// <summary>The longest one cell may run (the default is 10 minutes).</summary>
     public TimeSpan CellTimeout { get; init; } = TimeSpan.FromMinutes(10);
 
-    /// <summary>Progress and notes (one line per executed cell, ignored directives); null for none.</summary>
+    /// <summary>How long the kernel may take to start (it restores nothing yet; packages come with the cells).</summary>
+    public TimeSpan KernelStartTimeout { get; init; } = TimeSpan.FromMinutes(3);
+
+    /// <summary>Progress and notes (the kernel used, one line per executed cell); null for none.</summary>
     public TextWriter? Log { get; init; }
 
     /// <summary>Also copy what cells write to the console to <see cref="Log"/> as it happens (papermill's --log-output).</summary>
@@ -36,27 +39,30 @@ public sealed record NotebookRunResult(string InputPath, string OutputPath, int 
 
 public enum NotebookErrorKind
 {
-    /// <summary>The cell did not compile (<see cref="NotebookCellError.Diagnostics"/> has Roslyn's errors).</summary>
+    /// <summary>The cell did not compile (<see cref="NotebookCellError.Diagnostics"/> has the compiler's errors).</summary>
     Compilation,
 
-    /// <summary>The cell threw an exception.</summary>
+    /// <summary>The cell threw an exception, or the kernel reported another failure (a package that did not restore, a missing DLL).</summary>
     Runtime,
 
-    /// <summary>A <c>#r</c> directive of the cell could not be honoured (e.g. a missing DLL).</summary>
-    Directive,
+    /// <summary>The kernel process ended while the cell ran (e.g. the cell called <c>Environment.Exit</c>).</summary>
+    KernelExited,
+
+    /// <summary>The kernel process could not be started.</summary>
+    KernelStart,
 
     /// <summary>A <c>--set</c> value did not fit the type its parameter turned out to have.</summary>
     Parameters,
 
-    /// <summary>The cell ran longer than <see cref="NotebookRunOptions.CellTimeout"/>.</summary>
+    /// <summary>The cell ran longer than <see cref="NotebookRunOptions.CellTimeout"/> (the kernel was stopped).</summary>
     Timeout,
 }
 
 /// <summary>
 /// Why a run stopped. <paramref name="CellNumber"/> counts the input's code cells from 1 (0 for the injected
-/// parameters cell); <paramref name="CellIndex"/> is the cell's index in the input file's <c>cells</c> array
-/// (its index in the output notebook for the injected cell); <paramref name="Line"/> is the line of the cell a runtime
-/// exception came from, when the stack trace tells. <see cref="Message"/> says it all in one line.
+/// parameters cell, and for a kernel that did not start); <paramref name="CellIndex"/> is the cell's index in the input
+/// file's <c>cells</c> array (its index in the output notebook for the injected cell); <paramref name="Line"/> is the
+/// line of the cell an error points at, when the kernel tells. <see cref="Message"/> says it all in one line.
 /// </summary>
 public sealed record NotebookCellError(
     string Notebook,
@@ -70,7 +76,8 @@ public sealed record NotebookCellError(
     IReadOnlyList<string> Traceback,
     int? Line = null)
 {
-    public string Cell => InjectedParameters ? $"the injected-parameters cell (cells[{CellIndex}] of the output)" : $"code cell {CellNumber} (cells[{CellIndex}])";
+    public string Cell => Kind == NotebookErrorKind.KernelStart ? "the kernel"
+        : InjectedParameters ? $"the injected-parameters cell (cells[{CellIndex}] of the output)" : $"code cell {CellNumber} (cells[{CellIndex}])";
 
     public string Message => $"{Notebook}: {Cell} failed: {Detail.ReplaceLineEndings(" ")}";
 

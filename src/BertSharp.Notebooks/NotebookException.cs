@@ -1,8 +1,8 @@
 namespace BertSharp.Notebooks;
 
 /// <summary>
-/// A notebook that cannot be run as given: a cell in another kernel, an unsupported magic command or package, an
-/// unknown parameter. Raised before any cell runs; the message names the notebook and, where it applies, the cell.
+/// A notebook that cannot be run as given: not a notebook, an unknown or mistyped parameter, no kernel to run it in.
+/// Raised before any cell runs; the message names the notebook and, where it applies, the cell.
 /// </summary>
 public class NotebookException(string message) : Exception(message);
 
