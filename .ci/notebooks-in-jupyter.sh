@@ -59,6 +59,7 @@ out, results, paths = sys.argv[1], sys.argv[2], sys.argv[3:]
 values = {
     "modelId": '"standin/bert-tiny-imdb-mlm"', "trainSamples": "64", "evalSamples": "32", "numTrainEpochs": "1.0",
     "maxLength": "64", "learningRate": "1e-4", "batchSize": "16", "outputDir": json.dumps(results),
+    "compareModelId": '"student"',
 }
 failed = 0
 for path in paths:

@@ -19,4 +19,4 @@ trap 'kill $mirror 2>/dev/null || true' EXIT
 for _ in $(seq 50); do curl -sf "http://127.0.0.1:$port/" >/dev/null 2>&1 && break; sleep 0.2; done
 
 HF_ENDPOINT="http://127.0.0.1:$port" dotnet src/BertSharp.Cli/bin/Debug/net10.0/BertSharp.Cli.dll notebook run notebooks/*.ipynb --in-place \
-  --set modelId=standin/bert-tiny-imdb-mlm --set learningRate=1e-4 --cell-timeout 3600 "$@"
+  --set modelId=standin/bert-tiny-imdb-mlm --set learningRate=1e-4 --set compareModelId=student --cell-timeout 3600 "$@"

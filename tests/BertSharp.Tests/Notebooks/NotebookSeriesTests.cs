@@ -154,7 +154,7 @@ public partial class NotebookSeriesTests
         var result = CliProcess.Run(
             ["notebook", "run", .. Series.Select(s => Path.Combine(NotebooksDir, s)), "--output", output.Path,
              "--set", "modelId=standin/bert-tiny-imdb-mlm", "--set", "trainSamples=64", "--set", "evalSamples=32",
-             "--set", "numTrainEpochs=1", "--set", "maxLength=64", "--set", "learningRate=1e-4", "--set", "batchSize=16",
+             "--set", "numTrainEpochs=1", "--set", "maxLength=64", "--set", "learningRate=1e-4", "--set", "batchSize=16", "--set", "compareModelId=student",
              "--set", $"outputDir={results.Path}"],
             new Dictionary<string, string?> { ["HF_ENDPOINT"] = server.Endpoint, ["HF_HUB_CACHE"] = cache.Path, ["HF_HUB_OFFLINE"] = "0" },
             TimeSpan.FromMinutes(25));
