@@ -44,6 +44,23 @@ public sealed class BertForSequenceClassification : nn.Module<Tensor, Tensor?, T
         return bert.Precision.Linear(classifier, dropout.forward(output.PoolerOutput!));
     }
 
+    /// <summary>
+    /// The embeddings module's output [batch, seq, hidden] — word + position + token-type embeddings after LayerNorm
+    /// and dropout, the layer Captum's <c>LayerIntegratedGradients(model, model.bert.embeddings)</c> attributes to.
+    /// </summary>
+    public Tensor Embed(Tensor inputIds, Tensor? tokenTypeIds = null)
+    {
+        using var types = tokenTypeIds is null ? zeros_like(inputIds) : null;
+        return bert.Embeddings.forward(inputIds, tokenTypeIds ?? types!);
+    }
+
+    /// <summary>The logits from given embeddings: <c>ForwardFromEmbeddings(Embed(ids, types), mask)</c> equals <c>forward(ids, mask, types)</c>.</summary>
+    public Tensor ForwardFromEmbeddings(Tensor embeddings, Tensor? attentionMask)
+    {
+        var output = bert.ForwardFromEmbeddings(embeddings, attentionMask);
+        return bert.Precision.Linear(classifier, dropout.forward(output.PoolerOutput!));
+    }
+
     /// <summary>Forward pass with the loss transformers would compute for <see cref="BertConfig.ProblemType"/>.</summary>
     public SequenceClassifierOutput ForwardWithLoss(Tensor inputIds, Tensor? attentionMask, Tensor? tokenTypeIds, Tensor? labels)
     {

@@ -48,10 +48,45 @@ public sealed class BertModel : nn.Module<Tensor, Tensor?, Tensor?, BertModelOut
             throw new ArgumentException($"input_ids must be [batch, seq], got [{string.Join(", ", inputIds.shape)}].", nameof(inputIds));
         using var types = tokenTypeIds is null ? zeros_like(inputIds) : null;
         var hidden = embeddings.forward(inputIds, tokenTypeIds ?? types!);
-        // Attention runs in the compute dtype, so its mask must be of that dtype too.
-        using var additiveMask = AdditiveMask(attentionMask ?? ones_like(inputIds), Precision.Enabled ? Precision.ComputeDtype : hidden.dtype, inputIds.shape);
-        var last = encoder.forward(hidden, additiveMask);
+        return ForwardFromEmbeddings(hidden, attentionMask);
+    }
+
+    /// <summary>
+    /// The encoder and pooler on the embeddings module's output [batch, seq, hidden]: <c>forward(ids, mask, types)</c>
+    /// is <c>ForwardFromEmbeddings(Embeddings.forward(ids, types), mask)</c>. Attribution methods use it to
+    /// differentiate with respect to the embeddings (see <see cref="Inference.IntegratedGradients"/>).
+    /// </summary>
+    public BertModelOutput ForwardFromEmbeddings(Tensor embeddings, Tensor? attentionMask = null)
+    {
+        if (embeddings.dim() != 3)
+            throw new ArgumentException($"embeddings must be [batch, seq, hidden], got [{string.Join(", ", embeddings.shape)}].", nameof(embeddings));
+        using var additiveMask = EncoderMask(embeddings, attentionMask);
+        var last = encoder.forward(embeddings, additiveMask);
         return new BertModelOutput(last, pooler?.forward(last));
+    }
+
+    /// <summary>
+    /// The last layer's attention probabilities [batch, heads, seq, seq] (rows: queries, columns: keys), recomputed
+    /// from that layer's input. The fused attention of <see cref="forward"/> never materialises them, so they cost a
+    /// separate pass that only runs when asked for (a heatmap in a notebook, not every prediction).
+    /// </summary>
+    public Tensor LastLayerAttentions(Tensor inputIds, Tensor? attentionMask = null, Tensor? tokenTypeIds = null)
+    {
+        if (inputIds.dim() != 2)
+            throw new ArgumentException($"input_ids must be [batch, seq], got [{string.Join(", ", inputIds.shape)}].", nameof(inputIds));
+        using var scope = NewDisposeScope();
+        using var types = tokenTypeIds is null ? zeros_like(inputIds) : null;
+        var hidden = embeddings.forward(inputIds, tokenTypeIds ?? types!);
+        var additiveMask = EncoderMask(hidden, attentionMask);
+        return encoder.LastLayerAttentions(hidden, additiveMask).MoveToOuterDisposeScope();
+    }
+
+    // Attention runs in the compute dtype, so its mask must be of that dtype too.
+    private Tensor EncoderMask(Tensor embeddings, Tensor? attentionMask)
+    {
+        var shape = embeddings.shape[..2];
+        using var ones = attentionMask is null ? torch.ones(shape, dtype: ScalarType.Int64, device: embeddings.device) : null;
+        return AdditiveMask(attentionMask ?? ones!, Precision.Enabled ? Precision.ComputeDtype : embeddings.dtype, shape);
     }
 
     /// <summary>
