@@ -21,6 +21,7 @@ public static class AttributionCharts
     /// <summary>
     /// The words with the largest attributions by size, toward the label (green) and against it (red), largest at the top.
     /// </summary>
+    /// <param name="explanation">What <see cref="TextClassificationPipeline.Explain"/> returned.</param>
     /// <param name="top">How many words to show.</param>
     public static GenericChart Attributions(Explanation explanation, int top = 15)
     {
@@ -48,14 +49,13 @@ public static class AttributionCharts
     }
 
     /// <summary>
-    /// The last layer's attention from [CLS] to every token (<see cref="Modeling.BertModel.LastLayerAttentions"/>,
-    /// row 0 of each head), one heatmap row per head and a row for their mean.
+    /// The last layer's attention from [CLS] to every token (<see cref="TextClassificationPipeline.AttentionFromCls"/>),
+    /// one heatmap row per head and a row for their mean.
     /// </summary>
-    /// <param name="attentions">[heads][tokens]: each head's attention weights from [CLS].</param>
-    public static GenericChart AttentionFromCls(IReadOnlyList<string> tokens, IReadOnlyList<IReadOnlyList<float>> attentions)
+    public static GenericChart AttentionFromCls(ClsAttention attention)
     {
-        ArgumentNullException.ThrowIfNull(tokens);
-        ArgumentNullException.ThrowIfNull(attentions);
+        ArgumentNullException.ThrowIfNull(attention);
+        var (tokens, attentions) = (attention.Tokens, attention.Heads);
         if (attentions.Count == 0) throw new ArgumentException("No attention heads.", nameof(attentions));
         foreach (var (head, i) in attentions.Select((h, i) => (h, i)))
             if (head.Count != tokens.Count)

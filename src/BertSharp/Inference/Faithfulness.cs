@@ -13,7 +13,12 @@ namespace BertSharp.Inference;
 public sealed record FaithfulnessCurve(string Method, IReadOnlyList<double> ProbabilityDrop, IReadOnlyList<double> Aopc);
 
 /// <summary>What <see cref="Faithfulness.Run"/> measured.</summary>
+/// <param name="Texts">Texts measured on.</param>
+/// <param name="MaxWords">K: the curves run k = 1…K.</param>
+/// <param name="Steps">Integrated Gradients steps.</param>
+/// <param name="RandomDraws">Random deletion orders per text.</param>
 /// <param name="MeanProbability">Mean probability of the predicted label before any deletion.</param>
+/// <param name="Curves">Integrated Gradients, gradient × input and random, in that order.</param>
 /// <param name="MeanRelativeDelta">Integrated Gradients' mean convergence delta as a share of |F(x) − F(x′)|.</param>
 /// <param name="MaxRelativeDelta">The largest of those.</param>
 /// <param name="SecondsPerExplanation">Mean wall time of one Integrated Gradients explanation.</param>
@@ -40,8 +45,12 @@ public static class Faithfulness
     public const string GradientTimesInputName = "gradient_x_input";
     public const string RandomName = "random";
 
+    /// <param name="pipeline">The classifier; its forward lock is taken for each explanation and prediction.</param>
+    /// <param name="texts">The texts (the predicted label of each is the one explained and watched).</param>
     /// <param name="maxWords">K: the curves run k = 1…K.</param>
+    /// <param name="steps">Integrated Gradients steps.</param>
     /// <param name="randomDraws">Random deletion orders per text, averaged.</param>
+    /// <param name="seed">Seed of the random deletion orders.</param>
     /// <param name="progress">Called after each text with (texts done, texts in all).</param>
     public static FaithfulnessResult Run(TextClassificationPipeline pipeline, IReadOnlyList<string> texts, int maxWords = 10, int steps = 50,
         int randomDraws = 5, int seed = 42, Action<int, int>? progress = null)

@@ -4,13 +4,12 @@ using static TorchSharp.torch;
 
 namespace BertSharp.Inference;
 
-/// <summary>
-/// What <see cref="IntegratedGradients.Attribute"/> returns for one input.
-/// </summary>
+/// <summary>What Integrated Gradients returns for one input.</summary>
 /// <param name="Attributions">One attribution per position (the input's first dimension), summed over the last (hidden) dimension.</param>
 /// <param name="InputLogits">F(x): every output of the model at the input.</param>
 /// <param name="BaselineLogits">F(x′): every output at the baseline.</param>
 /// <param name="Target">The output that was explained.</param>
+/// <param name="Method">The quadrature used.</param>
 /// <param name="Steps">Points on the path (forward and backward passes of one input each).</param>
 /// <param name="Passes">Forward/backward passes the steps were batched into.</param>
 public sealed record IntegratedGradientsResult(
@@ -46,6 +45,11 @@ public static class IntegratedGradients
     /// <paramref name="input"/> [positions, features] relative to <paramref name="baseline"/> (same shape).
     /// </summary>
     /// <param name="forward">Maps a batch [k, positions, features] to outputs [k, outputs]; called with gradients on.</param>
+    /// <param name="input">x, [positions, features].</param>
+    /// <param name="baseline">x′, the same shape.</param>
+    /// <param name="target">The output to explain.</param>
+    /// <param name="steps">Points on the path.</param>
+    /// <param name="method">The quadrature.</param>
     /// <param name="stepsPerPass">Interpolation points per forward/backward pass; bounds memory (default: <see cref="DefaultTokensPerPass"/> / positions).</param>
     public static IntegratedGradientsResult Attribute(Func<Tensor, Tensor> forward, Tensor input, Tensor baseline, int target,
         int steps = 50, IntegrationMethod method = IntegrationMethod.GaussLegendre, int? stepsPerPass = null)
@@ -113,8 +117,15 @@ public static class IntegratedGradients
     /// sequence of token ids, against the baseline sequence <paramref name="baselineIds"/> (same length; see
     /// <see cref="PadBaseline"/>). The model must be in evaluation mode (the pipeline sees to it).
     /// </summary>
+    /// <param name="model">The classifier, in evaluation mode.</param>
+    /// <param name="inputIds">One sequence's token ids.</param>
+    /// <param name="baselineIds">The baseline's ids, same length.</param>
+    /// <param name="target">The logit to explain.</param>
     /// <param name="attentionMask">1 for tokens the model may see, 0 for hidden ones; null: all visible.</param>
     /// <param name="tokenTypeIds">Segment ids, the same for input and baseline; null: all 0.</param>
+    /// <param name="steps">Points on the path.</param>
+    /// <param name="method">The quadrature.</param>
+    /// <param name="stepsPerPass">Points per forward/backward pass (bounds memory).</param>
     public static IntegratedGradientsResult Attribute(BertForSequenceClassification model, long[] inputIds, long[] baselineIds, int target,
         long[]? attentionMask = null, long[]? tokenTypeIds = null, int steps = 50, IntegrationMethod method = IntegrationMethod.GaussLegendre, int? stepsPerPass = null)
     {

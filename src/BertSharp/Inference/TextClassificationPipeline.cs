@@ -75,8 +75,11 @@ public sealed class TextClassificationPipeline : IDisposable
     /// steps integrated. The model is in evaluation mode throughout and its weights, gradients and mode are as before
     /// afterwards; the pipeline's forward lock is held, so no prediction runs at the same time.
     /// </summary>
+    /// <param name="text">The text, truncated to <see cref="MaxLength"/> tokens as for prediction.</param>
     /// <param name="targetLabel">A label name from the model's <c>id2label</c>, or its id as a number.</param>
     /// <param name="steps">Integration points (ignored by gradient × input).</param>
+    /// <param name="method">Integrated Gradients (default), or gradient × input as a cheap comparison.</param>
+    /// <param name="integration">Gauss–Legendre (default) or the trapezoid rule.</param>
     /// <param name="stepsPerPass">Points per forward/backward pass; default <see cref="IntegratedGradients.DefaultTokensPerPass"/> / tokens.</param>
     /// <exception cref="ArgumentException">An unknown label or too few steps; the message names the value.</exception>
     public Explanation Explain(string text, string? targetLabel = null, int steps = 50, AttributionMethod method = AttributionMethod.IntegratedGradients,
@@ -124,6 +127,35 @@ public sealed class TextClassificationPipeline : IDisposable
                 if (wasTraining) Model.train();
             }
         }
+    }
+
+    /// <summary>
+    /// The last layer's attention from [CLS] to every token of <paramref name="text"/> (truncated as for prediction),
+    /// per head, recomputed by <see cref="BertModel.LastLayerAttentions"/> in evaluation mode under the forward lock.
+    /// </summary>
+    public ClsAttention AttentionFromCls(string text)
+    {
+        ArgumentNullException.ThrowIfNull(text);
+        var ids = Tokenizer.Encode(text, maxLength: MaxLength).InputIds;
+        float[][] heads;
+        lock (_gate)
+        {
+            var wasTraining = Model.training;
+            Model.eval();
+            try
+            {
+                using var noGrad = no_grad();
+                using var scope = NewDisposeScope();
+                var attention = Model.Bert.LastLayerAttentions(tensor(ids.Select(i => (long)i).ToArray(), device: Device).unsqueeze(0));
+                var fromCls = attention[0, TensorIndex.Colon, 0].to(ScalarType.Float32).cpu();
+                heads = Enumerable.Range(0, (int)fromCls.shape[0]).Select(h => fromCls[h].data<float>().ToArray()).ToArray();
+            }
+            finally
+            {
+                if (wasTraining) Model.train();
+            }
+        }
+        return new ClsAttention(Tokenizer.ConvertIdsToTokens(ids), heads);
     }
 
     /// <summary>Predictions for already-tokenized inputs (with [CLS] and [SEP]), under the forward lock.</summary>

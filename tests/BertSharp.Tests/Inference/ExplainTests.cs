@@ -145,3 +145,43 @@ public class ExplainTests
         Assert.Equal((ig.ProbabilityDrop[0] + ig.ProbabilityDrop[1]) / 3, ig.Aopc[1], 1e-12);
     }
 }
+
+/// <summary>The opt-in attention probabilities: exactly the weights the fused attention applies.</summary>
+public class AttentionProbabilityTests
+{
+    [Fact]
+    public void RecomputedProbabilitiesReproduceTheFusedAttentionAndHideMaskedKeys()
+    {
+        using var file = BertSharp.Safetensors.SafetensorsFile.Open(Path.Combine(SharedFiles.TinyClsDir, "reference.safetensors"));
+        using var model = BertForSequenceClassification.FromPretrained(SharedFiles.TinyClsDir, options: new PretrainedOptions { Log = _ => { } });
+        model.eval();
+        using var noGrad = no_grad();
+        var (ids, mask) = (file.ReadTensor("input_ids"), file.ReadTensor("attention_mask"));
+        var attention = model.Bert.LastLayerAttentions(ids, mask);
+        Assert.Equal([3, 4, 32, 32], attention.shape);
+        Modeling.ParityTests.AssertClose(ones(3, 4, 32), attention.sum(-1), 1e-5, "rows sum to 1");
+        // Keys that are padding get nothing.
+        var hidden = mask.eq(0).unsqueeze(1).unsqueeze(1).expand_as(attention);
+        Assert.Equal(0f, attention.masked_select(hidden).abs().max().item<float>());
+
+        // Weights · values equal what scaled_dot_product_attention computes (a fresh layer, random input).
+        var self = new BertSelfAttention(model.Config, new MixedPrecision());
+        self.eval(); // no attention dropout, as in evaluation
+        manual_seed(1);
+        var x = randn(3, 32, 64);
+        var additive = BertModel.AdditiveMask(mask, ScalarType.Float32, [3, 32]);
+        Modeling.ParityTests.AssertClose(self.forward(x, additive), self.Context(self.AttentionProbabilities(x, additive), x), 1e-5, "context");
+    }
+
+    [Fact]
+    public void ThePipelineGivesEachHeadsAttentionFromCls()
+    {
+        manual_seed(5);
+        using var pipeline = TextClassificationPipeline.FromPretrained(SharedFiles.TinyModelDir, new PretrainedOptions { Log = _ => { } });
+        var attention = pipeline.AttentionFromCls("A quietly brilliant film.");
+        Assert.Equal(pipeline.Tokenizer.ConvertIdsToTokens(pipeline.Tokenizer.Encode("A quietly brilliant film.").InputIds), attention.Tokens);
+        Assert.Equal(pipeline.Model.Config.NumAttentionHeads, attention.Heads.Count);
+        Assert.All(attention.Heads, h => Assert.Equal(1.0, h.Sum(v => (double)v), 1e-5));
+        Assert.All(attention.Heads, h => Assert.Equal(attention.Tokens.Count, h.Count));
+    }
+}
