@@ -55,7 +55,7 @@ internal static class ExplainOutput
     private static string Describe(Explanation e) => e.Method == AttributionMethod.IntegratedGradients
         ? $"Integrated Gradients ({e.Steps} {(e.Integration == IntegrationMethod.RiemannTrapezoid ? "trapezoid" : "Gauss–Legendre")} steps): " +
           $"sum {e.AttributionSum.ToString("0.0000", Invariant)}, F(x) − F(baseline) {(e.TargetLogit - e.BaselineLogit).ToString("0.0000", Invariant)}, " +
-          $"delta {e.ConvergenceDelta!.Value.ToString("0.0000", Invariant)}"
+          $"delta {e.ConvergenceDelta!.Value.ToString("0.00e-00", Invariant)}"
         : "gradient × input";
 
     private static int Blend(int channel, double strength) => (int)Math.Round(255 + (channel - 255) * Math.Clamp(strength, 0, 1) * 0.85);

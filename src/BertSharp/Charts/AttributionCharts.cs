@@ -38,7 +38,7 @@ public static class AttributionCharts
             ("marker", Obj(("color", words.Select(w => w.Attribution >= 0 ? Toward : Against).ToArray()))),
             ("hovertemplate", "%{y}: %{x:.4f}<extra></extra>"));
         var method = explanation.Method == AttributionMethod.IntegratedGradients
-            ? $"Integrated Gradients, {explanation.Steps} steps, Δ = {explanation.ConvergenceDelta!.Value.ToString("0.####", Invariant)}"
+            ? $"Integrated Gradients, {explanation.Steps} steps, Δ = {Delta(explanation.ConvergenceDelta!.Value)}"
             : "gradient × input";
         var title = $"Top words for '{Escape(explanation.TargetLabel)}' (p = {explanation.Prediction.Probabilities[explanation.TargetLabelId].ToString("0.000", Invariant)})"
             + $"<br><sup>{method}; green raises the logit, red lowers it</sup>";
@@ -122,7 +122,8 @@ public static class AttributionCharts
         var text = explanation.Text;
         var scale = explanation.Words.Count == 0 ? 1 : Math.Max(explanation.Words.Max(w => Math.Abs(w.Attribution)), 1e-12);
         var html = new StringBuilder();
-        html.Append("<div style=\"font-family: ").Append(WebUtility.HtmlEncode(FontFamily)).Append("; line-height: 1.9; white-space: pre-wrap; max-width: 860px\">");
+        html.Append("<div style=\"font-family: ").Append(WebUtility.HtmlEncode(FontFamily)).Append("; max-width: 860px\">");
+        html.Append("<div style=\"line-height: 1.9; white-space: pre-wrap\">");
         var at = 0;
         foreach (var word in explanation.Words)
         {
@@ -146,10 +147,13 @@ public static class AttributionCharts
         }
         html.Append("</div>");
         var caption = $"{explanation.Prediction.Label} (p = {explanation.Prediction.Score.ToString("0.000", Invariant)}); shading: attribution to '{explanation.TargetLabel}', "
-            + (explanation.ConvergenceDelta is { } delta ? $"Σ = {explanation.AttributionSum.ToString("0.000", Invariant)}, F(x) − F(x′) = {(explanation.TargetLogit - explanation.BaselineLogit).ToString("0.000", Invariant)}, Δ = {delta.ToString("0.####", Invariant)}" : "gradient × input");
-        html.Append("<div style=\"color: #616e7c; font-size: 0.85em; margin-top: 4px\">").Append(WebUtility.HtmlEncode(caption)).Append("</div>");
+            + (explanation.ConvergenceDelta is { } delta ? $"Σ = {explanation.AttributionSum.ToString("0.000", Invariant)}, F(x) − F(x′) = {(explanation.TargetLogit - explanation.BaselineLogit).ToString("0.000", Invariant)}, Δ = {Delta(delta)}" : "gradient × input");
+        html.Append("<div style=\"color: #616e7c; font-size: 0.85em; margin-top: 4px\">").Append(WebUtility.HtmlEncode(caption)).Append("</div></div>");
         return html.ToString();
     }
+
+    /// <summary>A convergence delta readably at any size: 0.0123, 3.02e-07.</summary>
+    private static string Delta(double delta) => delta >= 1e-3 || delta == 0 ? delta.ToString("0.####", Invariant) : delta.ToString("0.##e-00", Invariant);
 
     // Plotly titles are HTML-ish: a label from a config file must not become markup.
     private static string Escape(string s) => WebUtility.HtmlEncode(s);

@@ -43,7 +43,7 @@ public class AttributionChartsTests
         Assert.Equal(colours[1], colours[2]);
         Assert.NotEqual(colours[0], colours[1]);
         Assert.Contains("Top words for 'pos' (p = 0.800)", chart.Title);
-        Assert.Contains("Integrated Gradients, 50 steps, Δ = 0.0004", chart.Title);
+        Assert.Contains("Integrated Gradients, 50 steps, Δ = 4e-04", chart.Title);
     }
 
     [Fact]
@@ -66,8 +66,9 @@ public class AttributionChartsTests
         Assert.Contains("background: rgba(46,158,91,0.85)", html);
         Assert.Contains("background: rgba(214,69,69," + (0.85 * 0.6 / 0.9).ToString("0.###", System.Globalization.CultureInfo.InvariantCulture) + ")", html);
         var text = System.Text.RegularExpressions.Regex.Replace(html.Split("</div>")[0], "<[^>]+>", "");
+        Assert.StartsWith("<div style=\"font-family: ", html);
         Assert.Equal(Sample().Text, System.Net.WebUtility.HtmlDecode(text));
-        Assert.Contains("Δ = 0.0004", html);
+        Assert.Contains("Δ = 4e-04", html);
     }
 
     [Fact]

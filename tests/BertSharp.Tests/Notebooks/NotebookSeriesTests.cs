@@ -6,7 +6,7 @@ namespace BertSharp.Tests.Notebooks;
 
 /// <summary>
 /// The tutorial series in notebooks/: its conventions (a parameters cell, prose before code, glossary links that
-/// resolve) and a real run of all six on the stand-in model through a loopback Hub.
+/// resolve) and a real run of all of them on the stand-in model through a loopback Hub.
 /// </summary>
 public partial class NotebookSeriesTests
 {
@@ -16,6 +16,7 @@ public partial class NotebookSeriesTests
     [
         "01-loading-the-model.ipynb", "02-tokenising.ipynb", "03-training-arguments.ipynb",
         "04-training-on-the-gpu.ipynb", "05-evaluating.ipynb", "06-saving-and-loading.ipynb", "07-serving-as-a-web-app.ipynb",
+        "08-why-did-it-say-that.ipynb",
     ];
 
     private static JsonObject Load(string name) => JsonNode.Parse(File.ReadAllText(Path.Combine(NotebooksDir, name)))!.AsObject();
@@ -85,7 +86,7 @@ public partial class NotebookSeriesTests
     private static partial Regex GlossaryLink();
 
     [Fact]
-    public void AllSevenRunEndToEndOnTheStandIn()
+    public void AllEightRunEndToEndOnTheStandIn()
     {
         using var server = new LoopbackHubServer(SharedFiles.HubMirror, LoopbackHubMode.Hub);
         using var cache = new TempDirectory();
@@ -111,7 +112,7 @@ public partial class NotebookSeriesTests
             Assert.Contains("standin/bert-tiny-imdb-mlm", injected);
         }
         // The charts reach the notebooks as HTML.
-        foreach (var name in new[] { "02-tokenising.ipynb", "03-training-arguments.ipynb", "04-training-on-the-gpu.ipynb", "05-evaluating.ipynb" })
+        foreach (var name in new[] { "02-tokenising.ipynb", "03-training-arguments.ipynb", "04-training-on-the-gpu.ipynb", "05-evaluating.ipynb", "08-why-did-it-say-that.ipynb" })
             Assert.Contains("text/html", File.ReadAllText(Path.Combine(output.Path, name)));
     }
 }
