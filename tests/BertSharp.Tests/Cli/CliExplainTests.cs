@@ -64,6 +64,14 @@ public class CliExplainTests
     }
 
     [Fact]
+    public void ServeRefusesAnExplainCostBelowOne()
+    {
+        var result = CliProcess.Run(["serve", "--model", SharedFiles.TinyModelDir, "--max-explain-cost", "0"]);
+        Assert.Equal(1, result.ExitCode);
+        Assert.StartsWith("error: --max-explain-cost must be at least 1 (got 0)", result.Stderr);
+    }
+
+    [Fact]
     public void GradientTimesInputHasNoDelta()
     {
         var result = CliProcess.Run(["predict", "--model", SharedFiles.TinyModelDir, "--text", "Good film.", "--explain", "--gradient-x-input", "--json"]);
