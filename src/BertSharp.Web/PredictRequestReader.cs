@@ -21,6 +21,9 @@ internal static class PredictRequestReader
     public sealed record Result(IReadOnlyList<string>? Texts, ApiError? Error)
     {
         public static Result Fail(ApiError error) => new(null, error);
+
+        /// <summary>The body (valid JSON once there is no error), for endpoints that read more fields than the texts.</summary>
+        public byte[]? Body { get; init; }
     }
 
     public static async Task<Result> ReadAsync(HttpRequest request, int maxTexts, long maxBytes, CancellationToken cancellationToken)
@@ -38,7 +41,7 @@ internal static class PredictRequestReader
         {
             return Result.Fail(TooLarge(maxBytes, null));
         }
-        return Parse(body, maxTexts);
+        return Parse(body, maxTexts) with { Body = body };
     }
 
     internal static ApiError? CheckContentType(string? contentType)

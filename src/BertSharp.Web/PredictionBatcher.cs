@@ -106,6 +106,39 @@ public sealed class PredictionBatcher : IDisposable
         return item.Completion.Task;
     }
 
+    /// <summary>
+    /// Runs <paramref name="work"/> on the batcher's worker, alone: after the batch before it and before the next, so
+    /// it never overlaps a forward pass of the model the batcher serves (e.g. an explanation's backward passes).
+    /// It queues in arrival order with the predictions; a cancelled caller's work is skipped if it has not started.
+    /// </summary>
+    /// <exception cref="ObjectDisposedException">The batcher was disposed (the server is stopping).</exception>
+    public Task<T> RunExclusiveAsync<T>(Func<T> work, CancellationToken cancellationToken = default)
+    {
+        ArgumentNullException.ThrowIfNull(work);
+        if (cancellationToken.IsCancellationRequested) return Task.FromCanceled<T>(cancellationToken);
+        var result = new TaskCompletionSource<T>(TaskCreationOptions.RunContinuationsAsynchronously);
+        var item = new WorkItem([], Stopwatch.GetTimestamp()) { Exclusive = () => result.TrySetResult(work()) };
+        // Whatever ends the work item (cancelled, failed, refused at shutdown) ends the caller's task the same way.
+        item.Completion.Task.ContinueWith(static (done, state) =>
+        {
+            var target = (TaskCompletionSource<T>)state!;
+            if (done.IsCanceled) target.TrySetCanceled();
+            else if (done.Exception is { } e) target.TrySetException(e.InnerExceptions);
+        }, result, CancellationToken.None, TaskContinuationOptions.ExecuteSynchronously, TaskScheduler.Default);
+        if (cancellationToken.CanBeCanceled)
+            item.Registration = cancellationToken.Register(static state =>
+            {
+                var (work, token) = ((WorkItem, CancellationToken))state!;
+                work.Completion.TrySetCanceled(token);
+            }, (item, cancellationToken));
+        if (!_queue.Writer.TryWrite(item))
+        {
+            item.Registration.Dispose();
+            return Task.FromException<T>(new ObjectDisposedException(nameof(PredictionBatcher), "The prediction batcher is stopping."));
+        }
+        return result.Task;
+    }
+
     private async Task RunAsync()
     {
         var reader = _queue.Reader;
@@ -130,6 +163,12 @@ public sealed class PredictionBatcher : IDisposable
                     Count(cancelled: 1);
                     continue;
                 }
+                if (first.Exclusive is not null)
+                {
+                    RunExclusive(first);
+                    if (_stopping.IsCancellationRequested) break;
+                    continue;
+                }
 
                 var batch = new List<WorkItem> { first };
                 var texts = first.Texts.Length;
@@ -147,7 +186,7 @@ public sealed class PredictionBatcher : IDisposable
                                 Count(cancelled: 1);
                                 continue;
                             }
-                            if (texts + next.Texts.Length > MaxBatchSize)
+                            if (next.Exclusive is not null || texts + next.Texts.Length > MaxBatchSize)
                             {
                                 carried = next;
                                 break;
@@ -234,6 +273,20 @@ public sealed class PredictionBatcher : IDisposable
         }
     }
 
+    private void RunExclusive(WorkItem item)
+    {
+        try
+        {
+            item.Exclusive!();
+            item.Complete([]);
+        }
+        catch (Exception e)
+        {
+            item.Fail(e);
+            Count(failed: 1);
+        }
+    }
+
     private IReadOnlyList<Prediction> Call(IReadOnlyList<string> texts)
     {
         var predictions = _predict(texts);
@@ -286,6 +339,9 @@ public sealed class PredictionBatcher : IDisposable
         public long Arrived { get; } = arrived;
         public TaskCompletionSource<IReadOnlyList<Prediction>> Completion { get; } = new(TaskCreationOptions.RunContinuationsAsynchronously);
         public CancellationTokenRegistration Registration { get; set; }
+
+        /// <summary>Work that runs alone instead of texts to classify (<see cref="RunExclusiveAsync"/>).</summary>
+        public Action? Exclusive { get; init; }
 
         /// <summary>Its caller cancelled (the task is already complete).</summary>
         public bool Abandoned => Completion.Task.IsCompleted;

@@ -11,7 +11,7 @@ using Microsoft.Extensions.Logging;
 namespace BertSharp.Web;
 
 /// <summary>
-/// The sentiment web app: a page at <c>/</c>, <c>POST /api/predict</c>, <c>GET /healthz</c> and <c>GET /api/stats</c>,
+/// The sentiment web app: a page at <c>/</c>, <c>POST /api/predict</c>, <c>POST /api/explain</c>, <c>GET /healthz</c> and <c>GET /api/stats</c>,
 /// as an ASP.NET Core minimal API over <see cref="TextClassificationPipeline"/> and <see cref="PredictionBatcher"/>.
 /// <c>bertsharp serve</c>, <c>bertsharp bench serve</c> and the tests all build it here.
 /// </summary>
@@ -24,7 +24,7 @@ public static class WebApp
 
     internal static readonly JsonSerializerOptions Json = new() { PropertyNamingPolicy = JsonNamingPolicy.SnakeCaseLower };
 
-    private const string Endpoints = "GET /, GET /healthz, GET /api/stats and POST /api/predict";
+    private const string Endpoints = "GET /, GET /healthz, GET /api/stats, POST /api/predict and POST /api/explain";
 
     /// <summary>
     /// Loads the model (unless <see cref="WebAppOptions.Pipeline"/> is given) and builds the app; a missing or broken
@@ -119,6 +119,7 @@ public static class WebApp
         app.MapMethods("/api/stats", read, () => Results.Json(Stats(server), Json));
         // Typed as a Delegate on purpose: a lambda taking only HttpContext would bind as a RequestDelegate and drop the IResult.
         app.MapPost("/api/predict", (Func<HttpContext, Task<IResult>>)(http => PredictAsync(http, server, logger)));
+        app.MapPost("/api/explain", (Func<HttpContext, Task<IResult>>)(http => ExplainEndpoint.HandleAsync(http, server, logger)));
         return app;
     }
 

@@ -40,11 +40,26 @@ public sealed record WebAppOptions
     /// <summary>Largest request body accepted; larger ones get 413.</summary>
     public long MaxRequestBodyBytes { get; init; } = 1024 * 1024;
 
+    /// <summary>Integrated Gradients steps for <c>POST /api/explain</c> when the request gives none.</summary>
+    public int DefaultExplainSteps { get; init; } = 50;
+
+    /// <summary>Most steps one explanation may ask for.</summary>
+    public int MaxExplainSteps { get; init; } = 200;
+
+    /// <summary>
+    /// Most steps × tokens one explanation may cost (each step is a forward and a backward pass over the text): the
+    /// default allows the default 50 steps on a full 512-token review; longer texts or more steps get 413.
+    /// </summary>
+    public long MaxExplainCost { get; init; } = 50 * 512;
+
     /// <summary>Called on the builder before the app is built: e.g. tests call <c>builder.WebHost.UseTestServer()</c>.</summary>
     public Action<WebApplicationBuilder>? ConfigureBuilder { get; init; }
 
     /// <summary>Replaces the model call (tests: an inference that fails).</summary>
     internal Func<IReadOnlyList<string>, IReadOnlyList<Prediction>>? PredictOverride { get; init; }
+
+    /// <summary>Replaces the explanation call (text, target label, steps) (tests: one that records when it runs).</summary>
+    internal Func<string, string?, int, Explanation>? ExplainOverride { get; init; }
 
     internal void Validate()
     {
@@ -56,6 +71,10 @@ public sealed record WebAppOptions
         if (MaxTexts < 1) throw new ArgumentException($"The maximum number of texts per request must be at least 1 (got {MaxTexts}).");
         if (MaxLength is < 2) throw new ArgumentException($"The maximum length must be at least 2 tokens, for [CLS] and [SEP] (got {MaxLength}).");
         if (MaxRequestBodyBytes < 1) throw new ArgumentException($"The request body limit must be positive (got {MaxRequestBodyBytes}).");
+        if (MaxExplainSteps < 1) throw new ArgumentException($"The maximum explanation steps must be at least 1 (got {MaxExplainSteps}).");
+        if (DefaultExplainSteps < 1 || DefaultExplainSteps > MaxExplainSteps)
+            throw new ArgumentException($"The default explanation steps must be from 1 to {MaxExplainSteps} (got {DefaultExplainSteps}).");
+        if (MaxExplainCost < 1) throw new ArgumentException($"The explanation cost limit must be positive (got {MaxExplainCost}).");
         if (string.IsNullOrWhiteSpace(Urls)) throw new ArgumentException("No URL to listen on.");
     }
 }

@@ -11,14 +11,15 @@ namespace BertSharp.Cli.Commands;
 /// <summary>
 /// <c>bertsharp bench</c>: throughput on real IMDb text with dynamic padding, printed as one JSON object.
 /// Tasks: <c>train</c> (optimizer steps), <c>eval</c> (forward passes), <c>tokenize</c> (single-threaded tokenizer),
-/// <c>serve</c> (the web app under concurrent HTTP load on loopback, see <see cref="ServeBench"/>).
+/// <c>serve</c> (the web app under concurrent HTTP load on loopback, see <see cref="ServeBench"/>), <c>explain</c>
+/// (faithfulness of token attributions, see <see cref="ExplainBench"/>).
 /// </summary>
 internal static class BenchCommand
 {
     public static Command Create()
     {
-        var task = new Argument<string>("task") { Description = "train, eval, tokenize or serve." };
-        task.AcceptOnlyFromAmong("train", "eval", "tokenize", "serve");
+        var task = new Argument<string>("task") { Description = "train, eval, tokenize, serve or explain." };
+        task.AcceptOnlyFromAmong("train", "eval", "tokenize", "serve", "explain");
         var model = SharedOptions.Model("bert-base-uncased");
         var config = new Option<FileInfo?>("--config") { Description = "A config.json to build a model with random weights (e.g. bert-base-uncased's shape) instead of loading --model's weights; the tokenizer still comes from --model." };
         var dataset = SharedOptions.Dataset();
@@ -36,12 +37,21 @@ internal static class BenchCommand
             task, model, config, dataset, split, samples, batchSize, maxLength, epochs, device, bf16, groupByLength, threads,
         };
         var serve = new ServeBench(command);
+        var explain = new ExplainBench(command);
         command.SetAction(parse =>
         {
             var what = parse.GetValue(task)!;
             using var hub = new HubClient();
             var data = DatasetLoader.Load(parse.GetValue(dataset)!, parse.GetValue(split) ?? (what == "train" ? "train" : "test"), hub);
+            if (what == "explain" && parse.GetValue(samples) == 0)
+                throw new CliUsageException("bench explain needs --samples (e.g. 200): Integrated Gradients on a whole split takes hours");
             data = TrainCommand.Subset(data, parse.GetValue(samples), 42, "--samples");
+            if (what == "explain")
+            {
+                if (parse.GetValue(threads) is { } explainThreads) TorchSharp.torch.set_num_threads(explainThreads);
+                Print(explain.Run(parse, parse.GetValue(model)!, data, parse.GetValue(maxLength), hub));
+                return 0;
+            }
             if (what == "serve")
             {
                 if (parse.GetValue(threads) is { } serveThreads) TorchSharp.torch.set_num_threads(serveThreads);

@@ -23,9 +23,14 @@ internal static class ServeCommand
         var batchWindow = BatchWindowMs();
         var maxTexts = new Option<int>("--max-texts") { Description = "Most texts one request may send.", DefaultValueFactory = _ => 64 };
         var maxLength = SharedOptions.MaxLength();
-        var command = new Command("serve", "Serve a fine-tuned classifier: a web page at / and a JSON API at /api/predict.")
+        var maxExplainCost = new Option<long>("--max-explain-cost")
         {
-            model, urls, maxBatchSize, batchWindow, maxTexts, maxLength,
+            Description = "Most Integrated Gradients steps x tokens one POST /api/explain may cost (default: 50 steps on 512 tokens).",
+            DefaultValueFactory = _ => 50 * 512,
+        };
+        var command = new Command("serve", "Serve a fine-tuned classifier: a web page at / and a JSON API at /api/predict and /api/explain.")
+        {
+            model, urls, maxBatchSize, batchWindow, maxTexts, maxLength, maxExplainCost,
         };
         command.SetAction(parse =>
         {
@@ -38,6 +43,7 @@ internal static class ServeCommand
                 BatchWindow = Window(parse.GetValue(batchWindow)),
                 MaxTexts = CheckAtLeast(parse.GetValue(maxTexts), 1, "--max-texts"),
                 MaxLength = parse.GetValue(maxLength) is { } n ? CheckAtLeast(n, 2, "--max-length") : null,
+                MaxExplainCost = parse.GetValue(maxExplainCost) is >= 1 and var cost ? cost : throw new CliUsageException($"--max-explain-cost must be at least 1 (got {parse.GetValue(maxExplainCost)})"),
             };
             foreach (var a in addresses.Where(a => !a.IsLoopback))
                 Console.Error.WriteLine($"warning: listening on {(a.Wildcard ? "every interface" : a.Parsed.Host)}: other machines can reach this server (no authentication, no TLS). That is your choice; the default is 127.0.0.1.");

@@ -59,6 +59,77 @@ function render(text, prediction) {
   $("result").hidden = false;
 }
 
+// Shades each word of the review by its attribution: green toward the explained label, red away, the alpha by its
+// share of the largest |attribution|. Text nodes and spans only; the words are slices of the review itself.
+function renderExplanation(text, body) {
+  const box = $("explanation-text");
+  box.replaceChildren();
+  const scale = Math.max(1e-12, ...body.words.map((w) => Math.abs(w.attribution)));
+  let at = 0;
+  for (const word of body.words) {
+    if (word.start > at) box.append(document.createTextNode(text.slice(at, word.start)));
+    const span = document.createElement("span");
+    span.className = "word " + (word.attribution >= 0 ? "toward" : "against");
+    span.textContent = text.slice(word.start, word.end);
+    span.dataset.attribution = String(word.attribution);
+    span.title = (word.attribution >= 0 ? "+" : "") + word.attribution.toFixed(4);
+    const alpha = (0.85 * Math.abs(word.attribution) / scale).toFixed(3);
+    span.style.backgroundColor = word.attribution >= 0 ? `rgba(46, 158, 91, ${alpha})` : `rgba(214, 69, 69, ${alpha})`;
+    box.append(span);
+    at = word.end;
+  }
+  if (at < text.length) {
+    const rest = document.createElement("span");
+    rest.className = "unread";
+    rest.textContent = text.slice(at);
+    if (body.truncated) rest.title = "not read: after the model's maximum length";
+    box.append(rest);
+  }
+  $("explanation-target").textContent = body.target_label;
+  const top = (list) => list.slice(0, 5).map((w) => w.word + " (" + (w.attribution >= 0 ? "+" : "") + w.attribution.toFixed(3) + ")").join(", ") || "none";
+  const toward = body.words.filter((w) => w.attribution > 0).sort((a, b) => b.attribution - a.attribution);
+  const against = body.words.filter((w) => w.attribution < 0).sort((a, b) => a.attribution - b.attribution);
+  $("explanation-top").textContent = "Most toward " + body.target_label + ": " + top(toward) + " · most against: " + top(against);
+  $("explanation-summary").textContent = "Integrated Gradients, " + body.steps + " steps: the attributions add up to " +
+    body.attribution_sum.toFixed(4) + "; the logit moved " + (body.target_logit - body.baseline_logit).toFixed(4) +
+    " from the [PAD] baseline (convergence delta " + body.convergence_delta.toExponential(2) + ")" +
+    (body.truncated ? " · truncated: only the beginning was read" : "");
+  $("explanation").hidden = false;
+}
+
+async function post(path, payload) {
+  const response = await fetch(path, {
+    method: "POST",
+    headers: { "Content-Type": "application/json", "Accept": "application/json" },
+    body: JSON.stringify(payload),
+  });
+  let body = null;
+  try { body = await response.json(); } catch { body = null; }
+  if (!response.ok) throw new Error((body && (body.detail || body.title)) || ("The server answered " + response.status + "."));
+  return body;
+}
+
+async function explain() {
+  const text = $("review").value;
+  if (text.trim() === "") {
+    showError("Type or paste a review first.");
+    return;
+  }
+  const buttons = [$("classify"), $("explain")];
+  buttons.forEach((b) => { b.disabled = true; });
+  $("status").textContent = "Explaining…";
+  try {
+    const body = await post("/api/explain", { text });
+    render(text, body);
+    renderExplanation(text, body);
+  } catch (e) {
+    showError(e.message.startsWith("Failed to fetch") ? "Could not reach the server: " + e.message : e.message);
+  } finally {
+    buttons.forEach((b) => { b.disabled = false; });
+    $("status").textContent = "";
+  }
+}
+
 async function classify() {
   const text = $("review").value;
   if (text.trim() === "") {
@@ -81,6 +152,7 @@ async function classify() {
       return;
     }
     render(text, body.predictions[0]);
+    $("explanation").hidden = true;
   } catch (e) {
     showError("Could not reach the server: " + e.message);
   } finally {
@@ -91,6 +163,7 @@ async function classify() {
 
 document.addEventListener("DOMContentLoaded", () => {
   $("classify").addEventListener("click", classify);
+  $("explain").addEventListener("click", explain);
   $("example").addEventListener("click", () => {
     $("review").value = examples[nextExample];
     nextExample = (nextExample + 1) % examples.length;

@@ -46,6 +46,9 @@ public sealed class BertForSequenceClassification : SequenceClassificationModel
         return bert.Precision.Linear(classifier, dropout.forward(output.PoolerOutput!));
     }
 
+    public override Tensor LastLayerAttentions(Tensor inputIds, Tensor? attentionMask = null, Tensor? tokenTypeIds = null) =>
+        bert.LastLayerAttentions(inputIds, attentionMask, tokenTypeIds);
+
     /// <summary>
     /// Loads like transformers' <c>from_pretrained</c>: a local folder or a Hub id, legacy names renamed,
     /// the <c>bert.</c> prefix added where the checkpoint is a bare encoder, unused keys reported, and the

@@ -77,6 +77,21 @@ public sealed class BertModel : nn.Module<Tensor, Tensor?, Tensor?, BertModelOut
         return new BertModelOutput(last, pooler?.forward(last));
     }
 
+    /// <summary>
+    /// The last layer's attention probabilities [batch, heads, seq, seq] (rows: queries, columns: keys), recomputed
+    /// from that layer's input. The fused attention of <see cref="forward"/> never materialises them, so they cost a
+    /// separate pass that only runs when asked for (a heatmap in a notebook, not every prediction).
+    /// </summary>
+    public Tensor LastLayerAttentions(Tensor inputIds, Tensor? attentionMask = null, Tensor? tokenTypeIds = null)
+    {
+        if (inputIds.dim() != 2)
+            throw new ArgumentException($"input_ids must be [batch, seq], got [{string.Join(", ", inputIds.shape)}].");
+        using var scope = NewDisposeScope();
+        var hidden = Embed(inputIds, tokenTypeIds);
+        var mask = AttentionMask.ForScores(attentionMask, Precision.Enabled ? Precision.ComputeDtype : hidden.dtype, hidden.shape.AsSpan(0, 2));
+        return encoder.LastLayerAttentions(hidden, mask).MoveToOuterDisposeScope();
+    }
+
     public static BertModel FromPretrained(string modelIdOrPath, PretrainedOptions? options = null) =>
         PretrainedLoader.Load(modelIdOrPath, options, BertConfig.FromFile, config => new BertModel((BertConfig)config));
 

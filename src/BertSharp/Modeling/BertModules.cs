@@ -82,6 +82,29 @@ public sealed class BertSelfAttention : nn.Module<Tensor, Tensor?, Tensor>
             Heads(query), Heads(key), Heads(value), additiveMask, p: training ? _dropoutProbability : 0.0);
         return context.transpose(1, 2).reshape(batch, seq, _heads * _headSize);
     }
+
+    /// <summary>
+    /// softmax(QKᵀ/√d + mask) [batch, heads, seq, seq]: the weights <see cref="forward"/>'s fused attention applies
+    /// without ever materialising them (no dropout: what evaluation mode uses).
+    /// </summary>
+    public Tensor AttentionProbabilities(Tensor hidden, Tensor? additiveMask)
+    {
+        using var scope = NewDisposeScope();
+        var (batch, seq) = (hidden.shape[0], hidden.shape[1]);
+        Tensor Heads(Linear projection) => projection.forward(hidden).view(batch, seq, _heads, _headSize).transpose(1, 2);
+        var scores = Heads(query).matmul(Heads(key).transpose(-1, -2)) / Math.Sqrt(_headSize);
+        if (additiveMask is not null) scores = scores + additiveMask.to(hidden.dtype);
+        return scores.softmax(-1).MoveToOuterDisposeScope();
+    }
+
+    /// <summary>The attention output for given weights: what <see cref="forward"/> computes (tests check the two agree).</summary>
+    internal Tensor Context(Tensor probabilities, Tensor hidden)
+    {
+        var (batch, seq) = (hidden.shape[0], hidden.shape[1]);
+        using var values = value.forward(hidden).view(batch, seq, _heads, _headSize).transpose(1, 2);
+        using var context = probabilities.matmul(values);
+        return context.transpose(1, 2).reshape(batch, seq, _heads * _headSize);
+    }
 }
 
 /// <summary>Projection after attention, with the residual connection and LayerNorm.</summary>
@@ -117,6 +140,8 @@ public sealed class BertAttention : nn.Module<Tensor, Tensor?, Tensor>
         output = new BertSelfOutput(config, precision);
         RegisterComponents();
     }
+
+    internal BertSelfAttention Self => self;
 
     public override Tensor forward(Tensor hidden, Tensor? additiveMask) =>
         output.forward(self.forward(hidden, additiveMask), hidden);
@@ -182,6 +207,8 @@ public sealed class BertLayer : nn.Module<Tensor, Tensor?, Tensor>
         RegisterComponents();
     }
 
+    internal BertAttention Attention => attention;
+
     public override Tensor forward(Tensor hidden, Tensor? additiveMask)
     {
         var attended = attention.forward(hidden, additiveMask);
@@ -204,6 +231,14 @@ public sealed class BertEncoder : nn.Module<Tensor, Tensor?, Tensor>
         foreach (var layer in layer)
             hidden = layer.forward(hidden, additiveMask);
         return hidden;
+    }
+
+    /// <summary>The last layer's attention probabilities, from the output of the layers before it.</summary>
+    internal Tensor LastLayerAttentions(Tensor hidden, Tensor? additiveMask)
+    {
+        for (var i = 0; i < layer.Count - 1; i++)
+            hidden = layer[i].forward(hidden, additiveMask);
+        return layer[layer.Count - 1].Attention.Self.AttentionProbabilities(hidden, additiveMask);
     }
 }
 

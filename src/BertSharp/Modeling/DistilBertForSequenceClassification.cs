@@ -47,11 +47,16 @@ public sealed class DistilBertForSequenceClassification : SequenceClassification
     /// </param>
     public override Tensor Embed(Tensor inputIds, Tensor? tokenTypeIds = null)
     {
+        RefuseSecondSegment(tokenTypeIds);
+        return distilbert.Embed(inputIds);
+    }
+
+    private static void RefuseSecondSegment(Tensor? tokenTypeIds)
+    {
         if (tokenTypeIds is not null && tokenTypeIds.count_nonzero().item<long>() != 0)
             throw new ArgumentException(
                 "DistilBERT has no token type embeddings and cannot use token_type_ids that mark a second segment; " +
-                "pass tokenTypeIds: null (a text pair is [CLS] A [SEP] B [SEP] without segment ids for DistilBERT).", nameof(tokenTypeIds));
-        return distilbert.Embed(inputIds);
+                "pass tokenTypeIds: null (a text pair is [CLS] A [SEP] B [SEP] without segment ids for DistilBERT).");
     }
 
     public override Tensor ForwardFromEmbeddings(Tensor embeddings, Tensor? attentionMask)
@@ -60,6 +65,13 @@ public sealed class DistilBertForSequenceClassification : SequenceClassification
         var first = hidden.select(1, 0);
         var pooled = dropout.forward(nn.functional.relu(Precision.Linear(pre_classifier, first)));
         return Precision.Linear(classifier, pooled);
+    }
+
+    /// <remarks>DistilBERT has no segments: non-null token type ids are refused as by <see cref="Embed"/>.</remarks>
+    public override Tensor LastLayerAttentions(Tensor inputIds, Tensor? attentionMask = null, Tensor? tokenTypeIds = null)
+    {
+        RefuseSecondSegment(tokenTypeIds);
+        return distilbert.LastLayerAttentions(inputIds, attentionMask);
     }
 
     /// <summary>

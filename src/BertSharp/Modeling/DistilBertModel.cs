@@ -67,6 +67,15 @@ public sealed class DistilBertModel : nn.Module<Tensor, Tensor?, Tensor>, IPretr
         return transformer.forward(hidden, mask);
     }
 
+    /// <summary>The last block's attention probabilities [batch, heads, seq, seq], recomputed only when asked for (see <see cref="BertModel.LastLayerAttentions"/>).</summary>
+    public Tensor LastLayerAttentions(Tensor inputIds, Tensor? attentionMask = null)
+    {
+        using var scope = NewDisposeScope();
+        var hidden = Embed(inputIds);
+        var mask = AttentionMask.ForScores(attentionMask, Precision.Enabled ? Precision.ComputeDtype : hidden.dtype, hidden.shape.AsSpan(0, 2));
+        return transformer.LastLayerAttentions(hidden, mask).MoveToOuterDisposeScope();
+    }
+
     public static DistilBertModel FromPretrained(string modelIdOrPath, PretrainedOptions? options = null) =>
         PretrainedLoader.Load(modelIdOrPath, options, DistilBertConfig.FromFile, config => new DistilBertModel((DistilBertConfig)config));
 

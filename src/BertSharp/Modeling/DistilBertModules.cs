@@ -101,6 +101,20 @@ public sealed class DistilBertSelfAttention : nn.Module<Tensor, Tensor?, Tensor>
 
     /// <param name="hidden">[batch, seq, dim]</param>
     /// <param name="additiveMask">[batch, 1, 1, seq] bias on the scores, or null when no token is padding (see <see cref="AttentionMask"/>).</param>
+    /// <summary>
+    /// The softmax weights [batch, heads, seq, seq] the fused attention of <see cref="forward"/> uses but never
+    /// materialises, recomputed in float32 for a heatmap; no dropout (evaluation).
+    /// </summary>
+    public Tensor AttentionProbabilities(Tensor hidden, Tensor? additiveMask)
+    {
+        using var scope = NewDisposeScope();
+        var (batch, seq) = (hidden.shape[0], hidden.shape[1]);
+        Tensor Heads(Linear projection) => projection.forward(hidden).view(batch, seq, _heads, _headSize).transpose(1, 2);
+        var scores = Heads(q_lin).matmul(Heads(k_lin).transpose(-1, -2)) / Math.Sqrt(_headSize);
+        if (additiveMask is not null) scores = scores + additiveMask.to(hidden.dtype);
+        return scores.softmax(-1).MoveToOuterDisposeScope();
+    }
+
     public override Tensor forward(Tensor hidden, Tensor? additiveMask)
     {
         var (batch, seq) = (hidden.shape[0], hidden.shape[1]);
@@ -159,6 +173,8 @@ public sealed class DistilBertTransformerBlock : nn.Module<Tensor, Tensor?, Tens
         RegisterComponents();
     }
 
+    internal DistilBertSelfAttention Attention => attention;
+
     public override Tensor forward(Tensor hidden, Tensor? additiveMask)
     {
         // Under mixed precision the sums mix a bf16 branch with the float32 residual, and LayerNorm runs in float32.
@@ -176,6 +192,14 @@ public sealed class DistilBertTransformer : nn.Module<Tensor, Tensor?, Tensor>
     {
         layer = nn.ModuleList(Enumerable.Range(0, config.NLayers).Select(_ => new DistilBertTransformerBlock(config, precision)).ToArray());
         RegisterComponents();
+    }
+
+    /// <summary>The last block's attention weights, after running the blocks before it.</summary>
+    internal Tensor LastLayerAttentions(Tensor hidden, Tensor? additiveMask)
+    {
+        for (var i = 0; i < layer.Count - 1; i++)
+            hidden = layer[i].forward(hidden, additiveMask);
+        return layer[layer.Count - 1].Attention.AttentionProbabilities(hidden, additiveMask);
     }
 
     public override Tensor forward(Tensor hidden, Tensor? additiveMask)

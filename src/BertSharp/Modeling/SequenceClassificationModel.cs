@@ -48,6 +48,12 @@ public abstract class SequenceClassificationModel : nn.Module<Tensor, Tensor?, T
     /// <param name="attentionMask">[batch, seq], 1 for real tokens and 0 for padding; null means no padding.</param>
     public abstract Tensor ForwardFromEmbeddings(Tensor embeddings, Tensor? attentionMask);
 
+    /// <summary>
+    /// The last layer's attention probabilities [batch, heads, seq, seq] (rows: queries, columns: keys). The fused
+    /// attention of <see cref="forward"/> never materialises them, so they cost a separate pass, run only when asked for.
+    /// </summary>
+    public abstract Tensor LastLayerAttentions(Tensor inputIds, Tensor? attentionMask = null, Tensor? tokenTypeIds = null);
+
     /// <param name="inputIds">[batch, seq] token ids (int64).</param>
     /// <param name="attentionMask">[batch, seq], 1 for real tokens and 0 for padding; null means no padding.</param>
     /// <param name="tokenTypeIds">[batch, seq] segment ids; null means all 0. DistilBERT has none and refuses non-zero ones.</param>

@@ -23,6 +23,7 @@ namespace BertSharp.Tokenization;
 public sealed class BertTokenizer
 {
     private readonly MsBertTokenizer _wordPiece;
+    private readonly OffsetNormalizer _offsetNormalizer;
     private readonly string[] _idToToken;
     private readonly Dictionary<string, int> _tokenToId;
     private readonly bool[] _isSpecial;
@@ -69,9 +70,11 @@ public sealed class BertTokenizer
 
         _countCodePoints = Array.Exists(_idToToken, t => t.AsSpan().IndexOfAnyInRange('\uD800', '\uDFFF') >= 0);
 
+        var normalizer = new HfBertNormalizer(CleanText, TokenizeChineseChars, StripAccents ?? DoLowerCase, DoLowerCase);
+        _offsetNormalizer = new OffsetNormalizer(normalizer);
         var options = new MsBertOptions
         {
-            Normalizer = new HfBertNormalizer(CleanText, TokenizeChineseChars, StripAccents ?? DoLowerCase, DoLowerCase),
+            Normalizer = normalizer,
             PreTokenizer = HfBertPreTokenizer.Instance,
             // Hugging Face does not split on special tokens here (tokenizer.json has no added tokens), and with
             // splitting on, Microsoft would also add lowercased copies of them to the vocabulary.
@@ -223,6 +226,69 @@ public sealed class BertTokenizer
         int[] first = EncodeWords(text);
         int[]? second = textPair is null ? null : EncodeWords(textPair);
         return Assemble(first, second, max, truncation, addSpecialTokens);
+    }
+
+    /// <summary>
+    /// Encodes one text like <see cref="Encode"/> (the same ids) and also gives each token's span in
+    /// <paramref name="text"/> and the word it belongs to, like transformers' <c>return_offsets_mapping=True</c> and
+    /// <c>word_ids()</c>. Offsets index the original string, whatever normalisation did to it (lower-casing, accent
+    /// stripping, CJK spacing, control characters).
+    /// </summary>
+    /// <exception cref="NotSupportedException">The text has combining marks whose Unicode reordering makes offsets ambiguous.</exception>
+    public EncodingWithOffsets EncodeWithOffsets(string text, int? maxLength = null, bool truncation = true)
+    {
+        ArgumentNullException.ThrowIfNull(text);
+        int max = ResolveMaxLength(maxLength);
+        var ids = new List<int>();
+        var spans = new List<TextSpan>();
+        var wordOf = new List<int>();
+        var words = new List<TextSpan>();
+        if (text.Length > 0)
+        {
+            var (normalized, sources) = _offsetNormalizer.Normalize(text);
+            TextSpan Original(int start, int end) => new(sources[start].Start, sources[end - 1].End);
+            var tokens = normalized.Length == 0 ? [] : _wordPiece.EncodeToTokens(normalized, out _, considerPreTokenization: true, considerNormalization: false);
+            int t = 0;
+            foreach (var (offset, length) in HfBertPreTokenizer.Split(normalized))
+            {
+                int end = offset + length;
+                bool tooLong = _countCodePoints && CountCodePoints(normalized.AsSpan(offset, length)) > MaxInputCharsPerWord;
+                var word = Original(offset, end);
+                int first = ids.Count;
+                if (tooLong)
+                {
+                    ids.Add(UnkTokenId);
+                    spans.Add(word);
+                }
+                while (t < tokens.Count && tokens[t].Offset.Start.Value < end)
+                {
+                    if (!tooLong)
+                    {
+                        var (s, e) = (tokens[t].Offset.Start.Value, tokens[t].Offset.End.Value);
+                        ids.Add(tokens[t].Id);
+                        // An [UNK] stands for its whole word; a piece for its own characters.
+                        spans.Add(tokens[t].Id == UnkTokenId || s < offset || e > end || e <= s ? word : Original(s, e));
+                    }
+                    t++;
+                }
+                for (int k = first; k < ids.Count; k++) wordOf.Add(words.Count);
+                if (ids.Count > first) words.Add(word);
+            }
+        }
+
+        var encoding = Assemble(ids.ToArray(), null, max, truncation, addSpecialTokens: true);
+        int kept = encoding.InputIds.Length - 2;
+        var offsets = new TextSpan[encoding.InputIds.Length];
+        var wordIds = new int?[encoding.InputIds.Length];
+        for (int i = 0; i < kept; i++)
+        {
+            offsets[i + 1] = spans[i];
+            wordIds[i + 1] = wordOf[i];
+        }
+        var keptWords = kept == 0 ? [] : words.Take(wordOf[kept - 1] + 1).ToList();
+        if (kept > 0 && kept < ids.Count && wordOf[kept] == wordOf[kept - 1])
+            keptWords[^1] = keptWords[^1] with { End = spans[kept - 1].End };
+        return new EncodingWithOffsets(encoding, offsets, wordIds, keptWords);
     }
 
     /// <summary>

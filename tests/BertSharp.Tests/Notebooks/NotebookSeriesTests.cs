@@ -7,7 +7,7 @@ namespace BertSharp.Tests.Notebooks;
 
 /// <summary>
 /// The tutorial series in notebooks/: its conventions (a parameters cell, prose before code, glossary links that
-/// resolve), a setup cell that cannot drift from the library's package versions, and a real run of all seven in the
+/// resolve), a setup cell that cannot drift from the library's package versions, and a real run of all eight in the
 /// .NET Interactive kernel on the stand-in model through a loopback Hub.
 /// </summary>
 public partial class NotebookSeriesTests
@@ -18,6 +18,7 @@ public partial class NotebookSeriesTests
     [
         "01-loading-the-model.ipynb", "02-tokenising.ipynb", "03-training-arguments.ipynb",
         "04-training-on-the-gpu.ipynb", "05-evaluating.ipynb", "06-saving-and-loading.ipynb", "07-serving-as-a-web-app.ipynb",
+        "08-why-did-it-say-that.ipynb",
     ];
 
     private static JsonObject Load(string name) => JsonNode.Parse(File.ReadAllText(Path.Combine(NotebooksDir, name)))!.AsObject();
@@ -145,7 +146,7 @@ public partial class NotebookSeriesTests
     /// the interactive plotly.js chart and a PNG.
     /// </summary>
     [Fact]
-    public void AllSevenRunEndToEndInTheKernelOnTheStandIn()
+    public void AllEightRunEndToEndInTheKernelOnTheStandIn()
     {
         using var server = new LoopbackHubServer(SharedFiles.HubMirror, LoopbackHubMode.Hub);
         using var cache = new TempDirectory();
@@ -177,8 +178,9 @@ public partial class NotebookSeriesTests
                 charts[name] = charts.GetValueOrDefault(name) + 1;
             }
         }
-        // Token lengths; two schedules; learning rate, grad norm, metrics and the two runs; the confusion matrix.
-        Assert.Equal([1, 2, 4, 1], new[] { "02-tokenising.ipynb", "03-training-arguments.ipynb", "04-training-on-the-gpu.ipynb", "05-evaluating.ipynb" }
+        // Token lengths; two schedules; learning rate, grad norm, metrics and the two runs; the confusion matrix;
+        // attributions, attention from [CLS] and the faithfulness curves.
+        Assert.Equal([1, 2, 4, 1, 3], new[] { "02-tokenising.ipynb", "03-training-arguments.ipynb", "04-training-on-the-gpu.ipynb", "05-evaluating.ipynb", "08-why-did-it-say-that.ipynb" }
             .Select(n => charts.GetValueOrDefault(n)));
     }
 }

@@ -200,7 +200,7 @@ public class SentimentApiTests(WebModelFixture model)
     }
 
     [Theory]
-    [InlineData("GET", "/nowhere", HttpStatusCode.NotFound, "There is no resource at '/nowhere'. The endpoints are GET /, GET /healthz, GET /api/stats and POST /api/predict.")]
+    [InlineData("GET", "/nowhere", HttpStatusCode.NotFound, "There is no resource at '/nowhere'. The endpoints are GET /, GET /healthz, GET /api/stats, POST /api/predict and POST /api/explain.")]
     [InlineData("GET", "/../../etc/passwd", HttpStatusCode.NotFound, "There is no resource at")]
     [InlineData("POST", "/api/predict/extra", HttpStatusCode.NotFound, "There is no resource at '/api/predict/extra'.")]
     [InlineData("GET", "/api/predict", HttpStatusCode.MethodNotAllowed, "GET is not allowed on '/api/predict'; use POST.")]
