@@ -35,7 +35,7 @@ public sealed class BertForSequenceClassification : nn.Module<Tensor, Tensor?, T
 
     public BertModel Bert => bert;
 
-    /// <summary>Mixed precision switch: set <c>Precision.ComputeDtype = ScalarType.BFloat16</c> for bf16 matmuls.</summary>
+    /// <summary>Mixed precision switch: set <c>Precision.ComputeDtype</c> to <c>ScalarType.BFloat16</c> or <c>Float16</c> for half-precision matmuls.</summary>
     public MixedPrecision Precision => bert.Precision;
 
     public override Tensor forward(Tensor inputIds, Tensor? attentionMask = null, Tensor? tokenTypeIds = null)
