@@ -46,12 +46,14 @@ public sealed class BertModel : nn.Module<Tensor, Tensor?, Tensor?, BertModelOut
     {
         if (inputIds.dim() != 2)
             throw new ArgumentException($"input_ids must be [batch, seq], got [{string.Join(", ", inputIds.shape)}].", nameof(inputIds));
-        using var types = tokenTypeIds is null ? zeros_like(inputIds) : null;
+        // Intermediates (the embeddings' output, the mask) are freed when this forward ends, not the caller's scope.
+        using var scope = NewDisposeScope();
+        var types = tokenTypeIds is null ? zeros_like(inputIds) : null;
         var hidden = embeddings.forward(inputIds, tokenTypeIds ?? types!);
         // Attention runs in the compute dtype, so its mask must be of that dtype too.
-        using var additiveMask = AdditiveMask(attentionMask ?? ones_like(inputIds), Precision.Enabled ? Precision.ComputeDtype : hidden.dtype, inputIds.shape);
+        var additiveMask = AdditiveMask(attentionMask ?? ones_like(inputIds), Precision.Enabled ? Precision.ComputeDtype : hidden.dtype, inputIds.shape);
         var last = encoder.forward(hidden, additiveMask);
-        return new BertModelOutput(last, pooler?.forward(last));
+        return new BertModelOutput(last.MoveToOuterDisposeScope(), pooler?.forward(last).MoveToOuterDisposeScope());
     }
 
     /// <summary>
