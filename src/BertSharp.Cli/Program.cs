@@ -8,6 +8,7 @@ root.Subcommands.Add(PredictCommand.Create());
 root.Subcommands.Add(TrainCommand.Create());
 root.Subcommands.Add(EvaluateCommand.Create());
 root.Subcommands.Add(BenchCommand.Create());
+root.Subcommands.Add(CheckDeviceCommand.Create());
 root.Subcommands.Add(ChartsCommand.Create());
 root.Subcommands.Add(NotebookCommand.Create());
 root.Subcommands.Add(ServeCommand.Create());

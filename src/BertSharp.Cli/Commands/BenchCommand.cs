@@ -12,7 +12,8 @@ namespace BertSharp.Cli.Commands;
 /// <c>bertsharp bench</c>: throughput on real IMDb text with dynamic padding, printed as one JSON object.
 /// Tasks: <c>train</c> (optimizer steps), <c>eval</c> (forward passes), <c>tokenize</c> (single-threaded tokenizer),
 /// <c>serve</c> (the web app under concurrent HTTP load on loopback, see <see cref="ServeBench"/>), <c>explain</c>
-/// (faithfulness of token attributions, see <see cref="ExplainBench"/>).
+/// (faithfulness of token attributions, see <see cref="ExplainBench"/>). Train and eval also report the process's peak
+/// and current resident memory, the figures compared with PyTorch doing the same work.
 /// </summary>
 internal static class BenchCommand
 {
@@ -28,13 +29,14 @@ internal static class BenchCommand
         var batchSize = new Option<int>("--batch-size") { Description = "Texts per forward pass (serve: the server's --max-batch-size).", DefaultValueFactory = _ => 32 };
         var maxLength = SharedOptions.MaxLength();
         var epochs = new Option<double>("--epochs") { Description = "Training epochs over the samples.", DefaultValueFactory = _ => 1 };
+        var steps = new Option<int?>("--steps") { Description = "Training: stop after this many optimizer steps (overrides --epochs); each step's time is reported." };
         var device = new Option<DeviceChoice>("--device") { DefaultValueFactory = _ => DeviceChoice.Auto };
         var bf16 = new Option<bool>("--bf16");
         var groupByLength = new Option<bool>("--group-by-length") { Description = "Batch similar lengths together (less padding)." };
         var threads = new Option<int?>("--threads") { Description = "CPU threads for tensor operations." };
         var command = new Command("bench", "Measure training, evaluation or tokenisation throughput; prints JSON.")
         {
-            task, model, config, dataset, split, samples, batchSize, maxLength, epochs, device, bf16, groupByLength, threads,
+            task, model, config, dataset, split, samples, batchSize, maxLength, epochs, steps, device, bf16, groupByLength, threads,
         };
         var serve = new ServeBench(command);
         var explain = new ExplainBench(command);
@@ -75,7 +77,7 @@ internal static class BenchCommand
             {
                 OutputDir = Path.Combine(Path.GetTempPath(), "bertsharp-bench"), SaveStrategy = IntervalStrategy.No, LoggingSteps = int.MaxValue,
                 PerDeviceTrainBatchSize = parse.GetValue(batchSize), PerDeviceEvalBatchSize = parse.GetValue(batchSize),
-                NumTrainEpochs = parse.GetValue(epochs), Device = parse.GetValue(device),
+                NumTrainEpochs = parse.GetValue(epochs), MaxSteps = parse.GetValue(steps) ?? -1, Device = parse.GetValue(device),
                 Bf16 = parse.GetValue(bf16), GroupByLength = parse.GetValue(groupByLength), LearningRate = 2e-5, WeightDecay = 0.01,
             };
             var length = ModelInputChecks.MaxLength(tokenizer, bert.Config, parse.GetValue(maxLength));
@@ -95,20 +97,32 @@ internal static class BenchCommand
             };
             if (what == "train")
             {
+                var stepSeconds = new List<double>();
+                var clock = System.Diagnostics.Stopwatch.StartNew();
+                trainer.StepCompleted += _ =>
+                {
+                    stepSeconds.Add(Math.Round(clock.Elapsed.TotalSeconds, 4));
+                    clock.Restart();
+                };
                 var output = trainer.Train();
-                Print(new { common, train = output.Metrics });
+                Print(new { common, train = output.Metrics, step_seconds = stepSeconds, memory = Memory() });
             }
             else
             {
                 var warmup = new TokenizedDataset(tokens.Take(Math.Min(tokens.Count, args.PerDeviceEvalBatchSize * 2)).ToList(), tokens.Source, length, tokens.LabelNames, tokens.NumLabels);
                 trainer.Predict(warmup, "warmup");
                 var output = trainer.Predict(tokens, "eval");
-                Print(new { common, eval = output.Metrics });
+                Print(new { common, eval = output.Metrics, memory = Memory() });
             }
             return 0;
         });
         return command;
     }
+
+    /// <summary>Whole-process resident memory: the peak so far and now, in MiB; null where /proc is missing.</summary>
+    private static object? Memory() => ResidentMemory.Read() is { } m
+        ? new { peak_rss_mib = Math.Round(m.PeakMiB, 1), rss_mib = Math.Round(m.CurrentMiB, 1), native_in_use_mib = NativeAllocator.BytesInUse() is { } b ? Math.Round(b / 1048576.0, 1) : (double?)null }
+        : null;
 
     private static void Print(object value) =>
         Console.WriteLine(JsonSerializer.Serialize(value, new JsonSerializerOptions { WriteIndented = true }));

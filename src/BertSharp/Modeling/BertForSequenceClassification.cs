@@ -36,6 +36,7 @@ public sealed class BertForSequenceClassification : SequenceClassificationModel
 
     public BertModel Bert => bert;
 
+    /// <summary>Mixed precision switch: set <c>Precision.ComputeDtype</c> to <c>ScalarType.BFloat16</c> or <c>Float16</c> for half-precision matmuls.</summary>
     public override MixedPrecision Precision => bert.Precision;
 
     public override Tensor Embed(Tensor inputIds, Tensor? tokenTypeIds = null) => bert.Embed(inputIds, tokenTypeIds);

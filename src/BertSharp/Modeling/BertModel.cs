@@ -71,10 +71,13 @@ public sealed class BertModel : nn.Module<Tensor, Tensor?, Tensor?, BertModelOut
     /// <summary>The encoder layers and the pooler on the embedding output.</summary>
     internal BertModelOutput Encode(Tensor hidden, Tensor? attentionMask)
     {
+        // Intermediates (the mask, every layer's activations) are freed when this forward ends, not in the caller's scope.
+        using var scope = NewDisposeScope();
         // Attention runs in the compute dtype, so its mask must be of that dtype too.
-        using var mask = AttentionMask.ForScores(attentionMask, Precision.Enabled ? Precision.ComputeDtype : hidden.dtype, hidden.shape.AsSpan(0, 2));
+        var mask = AttentionMask.ForScores(attentionMask, Precision.Enabled ? Precision.ComputeDtype : hidden.dtype, hidden.shape.AsSpan(0, 2));
         var last = encoder.forward(hidden, mask);
-        return new BertModelOutput(last, pooler?.forward(last));
+        var pooled = pooler?.forward(last);
+        return new BertModelOutput(last.MoveToOuterDisposeScope(), pooled?.MoveToOuterDisposeScope());
     }
 
     /// <summary>

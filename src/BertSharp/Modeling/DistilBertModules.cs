@@ -10,6 +10,9 @@ namespace BertSharp.Modeling;
 // ("distilbert.transformer.layer.0.attention.q_lin.weight"). Every LayerNorm has eps 1e-12 fixed in code, as in
 // transformers: DistilBERT's config has no layer_norm_eps.
 
+// As in BertModules.cs, each forward runs in its own dispose scope and moves only its result out, so a layer's
+// intermediates are freed when it returns rather than when the caller's scope ends.
+
 /// <summary>Word + position embeddings, then LayerNorm and dropout; DistilBERT has no token-type embeddings.</summary>
 public sealed class DistilBertEmbeddings : nn.Module<Tensor, Tensor>, IWordEmbeddings
 {
@@ -45,9 +48,10 @@ public sealed class DistilBertEmbeddings : nn.Module<Tensor, Tensor>, IWordEmbed
         if (seqLength > _maxPositions)
             throw new ArgumentException(
                 $"The input has {seqLength} tokens but the model has only {_maxPositions} positions (max_position_embeddings); truncate to {_maxPositions}.");
-        using var positions = arange(seqLength, dtype: ScalarType.Int64, device: inputIds.device).unsqueeze(0);
+        using var scope = NewDisposeScope();
+        var positions = arange(seqLength, dtype: ScalarType.Int64, device: inputIds.device).unsqueeze(0);
         var embeddings = word_embeddings.forward(inputIds) + position_embeddings.forward(positions);
-        return dropout.forward(_precision.LayerNorm(LayerNorm, embeddings));
+        return dropout.forward(_precision.LayerNorm(LayerNorm, embeddings)).MoveToOuterDisposeScope();
     }
 
     /// <summary>
@@ -117,12 +121,13 @@ public sealed class DistilBertSelfAttention : nn.Module<Tensor, Tensor?, Tensor>
 
     public override Tensor forward(Tensor hidden, Tensor? additiveMask)
     {
+        using var scope = NewDisposeScope();
         var (batch, seq) = (hidden.shape[0], hidden.shape[1]);
         Tensor Heads(Linear projection) => _precision.Linear(projection, hidden).view(batch, seq, _heads, _headSize).transpose(1, 2);
         // SDPA's default scale is head_size^-0.5, transformers' `scaling`.
         var context = nn.functional.scaled_dot_product_attention(
             Heads(q_lin), Heads(k_lin), Heads(v_lin), additiveMask, p: training ? _dropoutProbability : 0.0);
-        return _precision.Linear(out_lin, context.transpose(1, 2).reshape(batch, seq, _heads * _headSize));
+        return _precision.Linear(out_lin, context.transpose(1, 2).reshape(batch, seq, _heads * _headSize)).MoveToOuterDisposeScope();
     }
 }
 
@@ -146,8 +151,11 @@ public sealed class DistilBertFFN : nn.Module<Tensor, Tensor>
         RegisterComponents();
     }
 
-    public override Tensor forward(Tensor hidden) =>
-        dropout.forward(_precision.Linear(lin2, _activation(_precision.Linear(lin1, hidden))));
+    public override Tensor forward(Tensor hidden)
+    {
+        using var scope = NewDisposeScope();
+        return dropout.forward(_precision.Linear(lin2, _activation(_precision.Linear(lin1, hidden)))).MoveToOuterDisposeScope();
+    }
 }
 
 /// <summary>
@@ -177,9 +185,10 @@ public sealed class DistilBertTransformerBlock : nn.Module<Tensor, Tensor?, Tens
 
     public override Tensor forward(Tensor hidden, Tensor? additiveMask)
     {
+        using var scope = NewDisposeScope();
         // Under mixed precision the sums mix a bf16 branch with the float32 residual, and LayerNorm runs in float32.
         var attended = _precision.LayerNorm(sa_layer_norm, attention.forward(hidden, additiveMask) + hidden);
-        return _precision.LayerNorm(output_layer_norm, ffn.forward(attended) + attended);
+        return _precision.LayerNorm(output_layer_norm, ffn.forward(attended) + attended).MoveToOuterDisposeScope();
     }
 }
 
@@ -204,8 +213,15 @@ public sealed class DistilBertTransformer : nn.Module<Tensor, Tensor?, Tensor>
 
     public override Tensor forward(Tensor hidden, Tensor? additiveMask)
     {
+        using var scope = NewDisposeScope();
+        // Each block's output is all the next one needs; the one before it is released as soon as it has been used.
+        var current = hidden;
         foreach (var block in layer)
-            hidden = block.forward(hidden, additiveMask);
-        return hidden;
+        {
+            var next = block.forward(current, additiveMask);
+            if (!ReferenceEquals(current, hidden)) current.Dispose();
+            current = next;
+        }
+        return current.MoveToOuterDisposeScope();
     }
 }

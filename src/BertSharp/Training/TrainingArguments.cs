@@ -91,6 +91,12 @@ public sealed record TrainingArguments
     /// <summary>Mixed precision: matrix multiplications in bfloat16 on a CUDA GPU, float32 weights and optimizer state.</summary>
     public bool Bf16 { get; init; }
 
+    /// <summary>Mixed precision in float16 with dynamic loss scaling, for CUDA GPUs without bfloat16 (T4, V100); float32 weights.</summary>
+    public bool Fp16 { get; init; }
+
+    /// <summary>TensorFloat-32 for float32 matmuls on a CUDA GPU (Ampere or newer): true on, false off, null leaves the default.</summary>
+    public bool? Tf32 { get; init; }
+
     /// <summary>Where to train: Auto (CUDA if available, else CPU), Cpu or Cuda.</summary>
     public DeviceChoice Device { get; init; } = DeviceChoice.Auto;
 
@@ -157,6 +163,7 @@ public sealed record TrainingArguments
         Require(EvalStrategy != IntervalStrategy.Steps || (EvalSteps ?? LoggingSteps) >= 1, $"EvalSteps must be at least 1, got {EvalSteps}.");
         Require(SaveTotalLimit is null or >= 1, $"SaveTotalLimit must be at least 1 (or null to keep all), got {SaveTotalLimit}.");
         Require(NumThreads is null or >= 1, $"NumThreads must be at least 1, got {NumThreads}.");
+        Require(!(Fp16 && Bf16), "Fp16 and Bf16 are both true; choose one mixed precision (Bf16 where the GPU has it, Fp16 otherwise).");
         if (LoadBestModelAtEnd)
         {
             Require(EvalStrategy != IntervalStrategy.No, "LoadBestModelAtEnd needs an EvalStrategy other than No.");

@@ -3,10 +3,16 @@ using static TorchSharp.torch;
 
 namespace BertSharp.Training;
 
-/// <summary>Turns <see cref="DeviceChoice"/> and <see cref="TrainingArguments.Bf16"/> into a device, or says why it can't.</summary>
+/// <summary>
+/// Turns <see cref="DeviceChoice"/> and the precision arguments (<see cref="TrainingArguments.Bf16"/>,
+/// <see cref="TrainingArguments.Fp16"/>, <see cref="TrainingArguments.Tf32"/>) into a device, or says why it can't.
+/// </summary>
 public static class TrainingDevice
 {
-    public static Device Resolve(DeviceChoice choice, bool bf16 = false)
+    /// <summary>The device for <paramref name="args"/>, checked against its precision settings.</summary>
+    public static Device Resolve(TrainingArguments args) => Resolve(args.Device, args.Bf16, args.Fp16, args.Tf32 == true);
+
+    public static Device Resolve(DeviceChoice choice, bool bf16 = false, bool fp16 = false, bool tf32 = false)
     {
         var cudaAvailable = cuda.is_available();
         var device = choice switch
@@ -22,6 +28,14 @@ public static class TrainingDevice
             throw new NotSupportedException(
                 "Bf16 = true needs a CUDA GPU: on the CPU bfloat16 matrix multiplications are slower than float32, so BertSharp " +
                 "refuses rather than silently slowing training down. Set Bf16 = false (--bf16 false) on this machine.");
+        if (fp16 && device.type != TorchSharp.DeviceType.CUDA)
+            throw new NotSupportedException(
+                "Fp16 = true needs a CUDA GPU: float16 with loss scaling is a GPU speed-up (for GPUs without bfloat16, such as the T4 " +
+                "and V100); on the CPU it would only be slower and less exact. Set Fp16 = false (--fp16 false) on this machine.");
+        if (tf32 && device.type != TorchSharp.DeviceType.CUDA)
+            throw new NotSupportedException(
+                "Tf32 = true needs a CUDA GPU (Ampere or newer): TensorFloat-32 is a mode of NVIDIA tensor cores. " +
+                "Leave Tf32 unset (or --tf32 false) on this machine.");
         return device;
     }
 

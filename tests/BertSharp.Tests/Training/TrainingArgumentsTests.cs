@@ -29,6 +29,7 @@ public class TrainingArgumentsTests
     [InlineData("LearningRate must be a positive number")]
     [InlineData("GradientAccumulationSteps must be at least 1")]
     [InlineData("set NumTrainEpochs > 0 or MaxSteps > 0")]
+    [InlineData("Fp16 and Bf16 are both true")]
     public void InvalidCombinationsSayWhatToChange(string expected)
     {
         var args = expected switch
@@ -38,6 +39,7 @@ public class TrainingArgumentsTests
             "EarlyStoppingPatience needs an EvalStrategy" => new TrainingArguments { EarlyStoppingPatience = 2 },
             "LearningRate must be a positive number" => new TrainingArguments { LearningRate = double.NaN },
             "GradientAccumulationSteps must be at least 1" => new TrainingArguments { GradientAccumulationSteps = 0 },
+            "Fp16 and Bf16 are both true" => new TrainingArguments { Fp16 = true, Bf16 = true },
             _ => new TrainingArguments { NumTrainEpochs = 0 },
         };
         var error = Assert.Throws<ArgumentException>(args.Validate);
@@ -60,5 +62,27 @@ public class TrainingArgumentsTests
     {
         var error = Assert.Throws<NotSupportedException>(() => TrainingDevice.Resolve(DeviceChoice.Cpu, bf16: true));
         Assert.Contains("Bf16 = true needs a CUDA GPU", error.Message);
+    }
+
+    [Theory]
+    [InlineData("fp16", "Fp16 = true needs a CUDA GPU")]
+    [InlineData("tf32", "Tf32 = true needs a CUDA GPU")]
+    public void Fp16AndTf32OnTheCpuAreClearErrors(string flag, string expected)
+    {
+        var args = new TrainingArguments { Device = DeviceChoice.Cpu, Fp16 = flag == "fp16", Tf32 = flag == "tf32" ? true : null };
+        args.Validate();
+        var error = Assert.Throws<NotSupportedException>(() => TrainingDevice.Resolve(args));
+        Assert.Contains(expected, error.Message);
+        // Turning TF32 off, or leaving it unset, asks nothing of the device.
+        Assert.Equal(TorchSharp.DeviceType.CPU, TrainingDevice.Resolve(args with { Fp16 = false, Tf32 = false }).type);
+    }
+
+    [Fact]
+    public void PrecisionFieldsUseTransformersNames()
+    {
+        var json = new TrainingArguments { Fp16 = true, Tf32 = false }.ToJson();
+        Assert.Contains("\"fp16\": true", json);
+        Assert.Contains("\"tf32\": false", json);
+        Assert.Contains("\"tf32\": null", new TrainingArguments().ToJson());
     }
 }
