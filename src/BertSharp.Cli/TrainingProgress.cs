@@ -54,11 +54,14 @@ internal static class TrainingProgress
             .Start(ctx =>
             {
                 ProgressTask? train = null, evaluate = null;
+                double? lastLoss = null;
                 trainer.StepCompleted += step =>
                 {
                     train ??= ctx.AddTask("training", maxValue: step.MaxSteps);
                     train.Value = step.GlobalStep;
-                    train.Description = $"training (epoch {step.Epoch:F2}, loss {step.Loss:F4})";
+                    // On a GPU the loss is read back only at logging steps; the last one read stays on show.
+                    if (step.Loss is { } loss) lastLoss = loss;
+                    train.Description = lastLoss is { } shown ? $"training (epoch {step.Epoch:F2}, loss {shown:F4})" : $"training (epoch {step.Epoch:F2})";
                 };
                 trainer.EvaluationProgressed += e =>
                 {

@@ -31,18 +31,23 @@ internal static class BenchCommand
         var epochs = new Option<double>("--epochs") { Description = "Training epochs over the samples.", DefaultValueFactory = _ => 1 };
         var steps = new Option<int?>("--steps") { Description = "Training: stop after this many optimizer steps (overrides --epochs); each step's time is reported." };
         var device = new Option<DeviceChoice>("--device") { DefaultValueFactory = _ => DeviceChoice.Auto };
-        var bf16 = new Option<bool>("--bf16");
+        var bf16 = new Option<bool>("--bf16") { Description = "bfloat16 mixed precision (CUDA only)." };
+        var fp16 = new Option<bool>("--fp16") { Description = "float16 mixed precision with loss scaling (CUDA only)." };
+        var tf32 = new Option<bool?>("--tf32") { Description = "TensorFloat-32 float32 matmuls: true or false (CUDA only); unset leaves libtorch's default." };
         var groupByLength = new Option<bool>("--group-by-length") { Description = "Batch similar lengths together (less padding)." };
         var threads = new Option<int?>("--threads") { Description = "CPU threads for tensor operations." };
         var command = new Command("bench", "Measure training, evaluation or tokenisation throughput; prints JSON.")
         {
-            task, model, config, dataset, split, samples, batchSize, maxLength, epochs, steps, device, bf16, groupByLength, threads,
+            task, model, config, dataset, split, samples, batchSize, maxLength, epochs, steps, device, bf16, fp16, tf32, groupByLength, threads,
         };
         var serve = new ServeBench(command);
         var explain = new ExplainBench(command);
         command.SetAction(parse =>
         {
             var what = parse.GetValue(task)!;
+            // A device or precision this machine lacks fails before any download or tokenisation.
+            if (what is "train" or "eval")
+                TrainingDevice.Resolve(parse.GetValue(device), parse.GetValue(bf16), parse.GetValue(fp16), parse.GetValue(tf32) == true);
             using var hub = new HubClient();
             var data = DatasetLoader.Load(parse.GetValue(dataset)!, parse.GetValue(split) ?? (what == "train" ? "train" : "test"), hub);
             if (what == "explain" && parse.GetValue(samples) == 0)
@@ -78,7 +83,7 @@ internal static class BenchCommand
                 OutputDir = Path.Combine(Path.GetTempPath(), "bertsharp-bench"), SaveStrategy = IntervalStrategy.No, LoggingSteps = int.MaxValue,
                 PerDeviceTrainBatchSize = parse.GetValue(batchSize), PerDeviceEvalBatchSize = parse.GetValue(batchSize),
                 NumTrainEpochs = parse.GetValue(epochs), MaxSteps = parse.GetValue(steps) ?? -1, Device = parse.GetValue(device),
-                Bf16 = parse.GetValue(bf16), GroupByLength = parse.GetValue(groupByLength), LearningRate = 2e-5, WeightDecay = 0.01,
+                Bf16 = parse.GetValue(bf16), Fp16 = parse.GetValue(fp16), Tf32 = parse.GetValue(tf32), GroupByLength = parse.GetValue(groupByLength), LearningRate = 2e-5, WeightDecay = 0.01,
             };
             var length = ModelInputChecks.MaxLength(tokenizer, bert.Config, parse.GetValue(maxLength));
             var tokens = data.Tokenize(tokenizer, length);
@@ -89,7 +94,7 @@ internal static class BenchCommand
                 model = parse.GetValue(config)?.FullName ?? parse.GetValue(model),
                 parameters = bert.parameters().Sum(p => p.numel()),
                 device = trainer.Device.type.ToString().ToLowerInvariant(),
-                precision = args.Bf16 ? "bf16" : "fp32",
+                precision = TrainCommand.PrecisionLabel(args),
                 batch_size = args.PerDeviceTrainBatchSize,
                 max_length = length,
                 samples = data.Count,
@@ -99,8 +104,11 @@ internal static class BenchCommand
             {
                 var stepSeconds = new List<double>();
                 var clock = System.Diagnostics.Stopwatch.StartNew();
+                var onGpu = trainer.Device.type == TorchSharp.DeviceType.CUDA;
                 trainer.StepCompleted += _ =>
                 {
+                    // CUDA queues kernels and returns: without waiting for them a step's time would be its launch time.
+                    if (onGpu) TorchSharp.torch.cuda.synchronize();
                     stepSeconds.Add(Math.Round(clock.Elapsed.TotalSeconds, 4));
                     clock.Restart();
                 };

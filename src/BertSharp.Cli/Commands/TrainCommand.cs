@@ -52,7 +52,7 @@ internal static class TrainCommand
         {
             var args = training.Bind(parse);
             args.Validate();
-            TrainingDevice.Resolve(args.Device, args.Bf16); // before any download: a wrong device should fail at once
+            TrainingDevice.Resolve(args); // before any download: a wrong device should fail at once
             var resumeFrom = parse.GetValue(resume);
             if (resumeFrom == "last")
                 resumeFrom = Checkpoint.Latest(args.OutputDir)?.Directory ?? throw new CliUsageException($"--resume-from-checkpoint last: no checkpoint in {args.OutputDir}");
@@ -85,7 +85,7 @@ internal static class TrainCommand
             var trainTokens = TrainingProgress.Tokenize(train, tokenizer, length, "the training set");
             var evalTokens = eval is null ? null : TrainingProgress.Tokenize(eval, tokenizer, length, "the evaluation set");
             using var trainer = new Trainer(bert, args, trainTokens, evalTokens, tokenizer);
-            AnsiConsole.MarkupLine($"[grey]device {trainer.Device.type.ToString().ToLowerInvariant()}, {(args.Bf16 ? "bf16" : "fp32")}; {train.Count:N0} training and {eval?.Count ?? 0:N0} evaluation examples; output in {Markup.Escape(Path.GetFullPath(args.OutputDir))}[/]");
+            AnsiConsole.MarkupLine($"[grey]device {trainer.Device.type.ToString().ToLowerInvariant()}, {PrecisionLabel(args)}; {train.Count:N0} training and {eval?.Count ?? 0:N0} evaluation examples; output in {Markup.Escape(Path.GetFullPath(args.OutputDir))}[/]");
 
             var output = TrainingProgress.Run(trainer, t => t.Train(resumeFrom, cancellationToken));
             if (output.StepsRun == 0)
@@ -115,4 +115,7 @@ internal static class TrainCommand
         var shuffled = data.Shuffle((ulong)seed);
         return samples == 0 ? shuffled : shuffled.SelectRange(samples);
     }
+
+    internal static string PrecisionLabel(TrainingArguments args) =>
+        (args.Bf16 ? "bf16" : args.Fp16 ? "fp16 with loss scaling" : "fp32") + (args.Tf32 == true ? ", tf32 matmuls" : "");
 }

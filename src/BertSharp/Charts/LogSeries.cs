@@ -1,3 +1,4 @@
+using BertSharp.Training;
 using System.Globalization;
 
 namespace BertSharp.Charts;
@@ -32,7 +33,7 @@ internal static class LogSeries
             if (!entry.TryGetValue(xKey, out var x))
                 throw new ArgumentException($"A log entry with '{key}' has no '{xKey}' to plot it against: {Describe(entry)}.", paramName);
             if (!double.IsFinite(x)) continue;
-            points.Add(new LogPoint(x, value, Get(entry, "step"), Get(entry, "epoch")));
+            points.Add(new LogPoint(x, value, Get(entry, LogKeys.Step), Get(entry, LogKeys.Epoch)));
         }
         if (points.Count == 0 && required) throw Missing(history, key, paramName);
         return points.OrderBy(p => p.X).ToList();

@@ -1,3 +1,4 @@
+using BertSharp.Training;
 using System.Text.Json.Nodes;
 using System.Globalization;
 using static BertSharp.Charts.ChartTheme;
@@ -33,8 +34,8 @@ public static class TrainingCharts
     {
         ArgumentOutOfRangeException.ThrowIfNegative(smoothingWindow);
         var history = LogSeries.Materialize(logHistory);
-        var train = LogSeries.Points(history, "loss", "step");
-        var evals = LogSeries.Points(history, "eval_loss", "step", required: false);
+        var train = LogSeries.Points(history, LogKeys.Loss, LogKeys.Step);
+        var evals = LogSeries.Points(history, LogKeys.EvalLoss, LogKeys.Step, required: false);
         var smoothing = smoothingWindow > 0;
 
         var traces = new List<JsonObject>
@@ -79,7 +80,7 @@ public static class TrainingCharts
     public static PlotlyChart LearningRate(IEnumerable<IReadOnlyDictionary<string, double>> logHistory)
     {
         var history = LogSeries.Materialize(logHistory);
-        var points = LogSeries.Points(history, "learning_rate", "step");
+        var points = LogSeries.Points(history, LogKeys.LearningRate, LogKeys.Step);
         return Chart(
             [LineTrace("learning rate", points.Select(p => p.X), points.Select(p => p.Value), Blue, Mode(points.Count))],
             "Learning rate",
@@ -126,7 +127,7 @@ public static class TrainingCharts
     public static PlotlyChart GradNorm(IEnumerable<IReadOnlyDictionary<string, double>> logHistory)
     {
         var history = LogSeries.Materialize(logHistory);
-        var points = LogSeries.Points(history, "grad_norm", "step");
+        var points = LogSeries.Points(history, LogKeys.GradNorm, LogKeys.Step);
         return Chart(
             [LineTrace("gradient norm", points.Select(p => p.X), points.Select(p => p.Value), Purple, Mode(points.Count))],
             "Gradient norm",
@@ -143,12 +144,12 @@ public static class TrainingCharts
     public static PlotlyChart EvalMetrics(IEnumerable<IReadOnlyDictionary<string, double>> logHistory)
     {
         var history = LogSeries.Materialize(logHistory);
-        var accuracy = LogSeries.Points(history, "eval_accuracy", "epoch", required: false);
-        var f1 = LogSeries.Points(history, "eval_f1", "epoch", required: false);
-        if (accuracy.Count == 0 && f1.Count == 0) throw LogSeries.Missing(history, ["eval_accuracy", "eval_f1"]);
-        var precision = LogSeries.Points(history, "eval_precision", "epoch", required: false);
-        var recall = LogSeries.Points(history, "eval_recall", "epoch", required: false);
-        var loss = LogSeries.Points(history, "eval_loss", "epoch", required: false);
+        var accuracy = LogSeries.Points(history, LogKeys.EvalAccuracy, LogKeys.Epoch, required: false);
+        var f1 = LogSeries.Points(history, LogKeys.EvalF1, LogKeys.Epoch, required: false);
+        if (accuracy.Count == 0 && f1.Count == 0) throw LogSeries.Missing(history, [LogKeys.EvalAccuracy, LogKeys.EvalF1]);
+        var precision = LogSeries.Points(history, LogKeys.EvalPrecision, LogKeys.Epoch, required: false);
+        var recall = LogSeries.Points(history, LogKeys.EvalRecall, LogKeys.Epoch, required: false);
+        var loss = LogSeries.Points(history, LogKeys.EvalLoss, LogKeys.Epoch, required: false);
 
         var traces = new List<JsonObject>();
         void Add(List<LogPoint> points, string name, string color, bool visible, string? axis = null, string? dash = null, string symbol = "circle")
@@ -281,13 +282,13 @@ public static class TrainingCharts
     /// against the optimizer step for training keys (loss, learning_rate, grad_norm), against the epoch for
     /// evaluation keys (eval_*). Every run must have logged the metric.
     /// </summary>
-    public static PlotlyChart CompareRuns(IReadOnlyDictionary<string, IEnumerable<IReadOnlyDictionary<string, double>>> runs, string metric = "loss")
+    public static PlotlyChart CompareRuns(IReadOnlyDictionary<string, IEnumerable<IReadOnlyDictionary<string, double>>> runs, string metric = LogKeys.Loss)
     {
         ArgumentNullException.ThrowIfNull(runs);
         ArgumentException.ThrowIfNullOrWhiteSpace(metric);
         if (runs.Count == 0) throw new ArgumentException("No runs to compare.", nameof(runs));
-        var isEval = metric.StartsWith("eval_", StringComparison.Ordinal);
-        var xKey = isEval ? "epoch" : "step";
+        var isEval = LogKeys.IsEval(metric);
+        var xKey = isEval ? LogKeys.Epoch : LogKeys.Step;
         var traces = new List<JsonObject>();
         var xs = new HashSet<double>();
         var index = 0;
@@ -303,8 +304,8 @@ public static class TrainingCharts
                 isEval ? "lines+markers" : Mode(points.Count), showLegend: true));
         }
         var label = MetricLabel(metric);
-        var isFraction = metric is "eval_accuracy" or "eval_f1" or "eval_precision" or "eval_recall";
-        var yaxis = metric == "learning_rate"
+        var isFraction = metric is LogKeys.EvalAccuracy or LogKeys.EvalF1 or LogKeys.EvalPrecision or LogKeys.EvalRecall;
+        var yaxis = metric == LogKeys.LearningRate
             ? LearningRateAxis()
             : Axis(label, ("tickformat", isFraction ? ".1%" : null), ("hoverformat", isFraction ? ".2%" : ".4f"));
         var wholeEpochs = isEval && xs.Count <= 20 && xs.All(e => e == Math.Round(e));
@@ -346,17 +347,17 @@ public static class TrainingCharts
     /// <summary>A metric's axis label, with its unit.</summary>
     internal static string MetricLabel(string metric) => metric switch
     {
-        "loss" => "Training loss (cross-entropy, nats)",
-        "eval_loss" => "Validation loss (cross-entropy, nats)",
-        "learning_rate" => "Learning rate",
-        "grad_norm" => "Gradient L2 norm (before clipping)",
-        "eval_accuracy" => "Validation accuracy (%)",
-        "eval_f1" => "Validation F1 (%)",
-        "eval_precision" => "Validation precision (%)",
-        "eval_recall" => "Validation recall (%)",
-        "eval_runtime" => "Evaluation time (s)",
-        "eval_samples_per_second" => "Evaluation throughput (samples/s)",
-        "eval_steps_per_second" => "Evaluation throughput (steps/s)",
+        LogKeys.Loss => "Training loss (cross-entropy, nats)",
+        LogKeys.EvalLoss => "Validation loss (cross-entropy, nats)",
+        LogKeys.LearningRate => "Learning rate",
+        LogKeys.GradNorm => "Gradient L2 norm (before clipping)",
+        LogKeys.EvalAccuracy => "Validation accuracy (%)",
+        LogKeys.EvalF1 => "Validation F1 (%)",
+        LogKeys.EvalPrecision => "Validation precision (%)",
+        LogKeys.EvalRecall => "Validation recall (%)",
+        LogKeys.EvalRuntime => "Evaluation time (s)",
+        LogKeys.EvalSamplesPerSecond => "Evaluation throughput (samples/s)",
+        LogKeys.EvalStepsPerSecond => "Evaluation throughput (steps/s)",
         _ => metric,
     };
 

@@ -17,10 +17,10 @@ public static class TrainingReport
     {
         var charts = new List<(string, PlotlyChart)>();
         bool Has(string key) => logHistory.Any(e => e.ContainsKey(key));
-        if (Has("loss")) charts.Add(("loss", TrainingCharts.Loss(logHistory, smoothingWindow: 5)));
-        if (Has("learning_rate")) charts.Add(("learning-rate", TrainingCharts.LearningRate(logHistory)));
-        if (Has("grad_norm")) charts.Add(("grad-norm", TrainingCharts.GradNorm(logHistory)));
-        if (Has("eval_accuracy")) charts.Add(("eval-metrics", TrainingCharts.EvalMetrics(logHistory)));
+        if (Has(LogKeys.Loss)) charts.Add(("loss", TrainingCharts.Loss(logHistory, smoothingWindow: 5)));
+        if (Has(LogKeys.LearningRate)) charts.Add(("learning-rate", TrainingCharts.LearningRate(logHistory)));
+        if (Has(LogKeys.GradNorm)) charts.Add(("grad-norm", TrainingCharts.GradNorm(logHistory)));
+        if (Has(LogKeys.EvalAccuracy)) charts.Add(("eval-metrics", TrainingCharts.EvalMetrics(logHistory)));
         if (confusionMatrix is not null) charts.Add(("confusion-matrix", TrainingCharts.ConfusionMatrix(confusionMatrix, labelNames)));
         if (charts.Count == 0) throw new ArgumentException("The log history has no loss, learning_rate, grad_norm or eval_accuracy entries to chart.", nameof(logHistory));
         return charts;
@@ -67,7 +67,7 @@ public static class TrainingReport
     {
         var lines = Shown(logHistory).Select(entry =>
         {
-            var css = entry.ContainsKey("eval_loss") ? "eval" : entry.ContainsKey("train_runtime") ? "summary" : "train";
+            var css = entry.ContainsKey(LogKeys.EvalLoss) ? "eval" : entry.ContainsKey(LogKeys.TrainRuntime) ? "summary" : "train";
             return $"<div class=\"{css}\">{WebUtility.HtmlEncode(LogFormat.Format(entry))}</div>";
         });
         return $$"""

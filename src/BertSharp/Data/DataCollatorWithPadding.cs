@@ -14,10 +14,17 @@ public enum PaddingStrategy
 }
 
 /// <summary>A batch of model inputs on a device: [batch, seq] ids and attention mask, and the [batch] labels when the examples have them.</summary>
-public sealed record Batch(Tensor InputIds, Tensor AttentionMask, Tensor? Labels)
+/// <param name="HasPadding">Whether any example was padded, known on the host when the batch was built.</param>
+public sealed record Batch(Tensor InputIds, Tensor AttentionMask, Tensor? Labels, bool HasPadding = true)
 {
     public int Size => (int)InputIds.shape[0];
     public int SequenceLength => (int)InputIds.shape[1];
+
+    /// <summary>
+    /// The mask to hand the model: null when nothing is padded. The model would find that out itself, but only by
+    /// reading the mask back from the device — a wait for the GPU on every forward pass that the host can spare it.
+    /// </summary>
+    public Tensor? ModelAttentionMask => HasPadding ? AttentionMask : null;
 }
 
 /// <summary>
@@ -63,9 +70,23 @@ public sealed class DataCollatorWithPadding
         }
         var shape = new long[] { examples.Count, length };
         return new Batch(
-            tensor(ids, shape, device: device),
-            tensor(mask, shape, device: device),
-            labeled == 0 ? null : tensor(examples.Select(e => (long)e.Label!.Value).ToArray(), device: device));
+            ToDevice(tensor(ids, shape), device),
+            ToDevice(tensor(mask, shape), device),
+            labeled == 0 ? null : ToDevice(tensor(examples.Select(e => (long)e.Label!.Value).ToArray()), device),
+            HasPadding: examples.Any(e => e.InputIds.Length < length));
+    }
+
+    /// <summary>
+    /// To a GPU, through pinned (page-locked) host memory and an asynchronous copy, so the host goes on queueing the
+    /// step's kernels instead of waiting for the transfer (PyTorch's <c>pin_memory=True</c> plus <c>non_blocking=True</c>).
+    /// libtorch's caching host allocator keeps the pinned block alive until the copy is done.
+    /// </summary>
+    private static Tensor ToDevice(Tensor host, Device device)
+    {
+        if (device.type != TorchSharp.DeviceType.CUDA) return host;
+        using (host)
+        using (var pinned = host.pin_memory())
+            return pinned.to(device, non_blocking: true);
     }
 
     private int PaddedLength(IReadOnlyList<TokenizedExample> examples)

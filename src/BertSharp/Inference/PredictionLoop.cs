@@ -34,7 +34,7 @@ public static class PredictionLoop
             {
                 using var scope = NewDisposeScope();
                 var batch = collator.Collate(batches[b].Select(i => examples[i]).ToList(), device);
-                var output = model.ForwardWithLoss(batch.InputIds, batch.AttentionMask, null, batch.Labels);
+                var output = model.ForwardWithLoss(batch.InputIds, batch.ModelAttentionMask, null, batch.Labels);
                 if (output.Loss is { } loss) lossSum += loss.item<float>() * batch.Size;
                 else hasLoss = false;
                 var values = output.Logits.to(ScalarType.Float32).cpu().data<float>().ToArray();

@@ -15,6 +15,7 @@ public sealed class Checkpoint
     public const string Prefix = "checkpoint-";
     private const string OptimizerFile = "optimizer.safetensors";
     private const string RngFile = "rng_state.safetensors";
+    private const string ScalerFile = "scaler.json";
     private const string ArgsFile = "training_args.json";
 
     private Checkpoint(string directory, int step)
@@ -37,7 +38,9 @@ public sealed class Checkpoint
     /// touches the previous good one.
     /// </summary>
     /// <param name="saveModel">Writes the model (and tokenizer) into the folder it is given.</param>
-    public static Checkpoint Save(string outputDir, TrainerState state, Action<string> saveModel, AdamW optimizer, TrainingArguments args, RunInputs inputs)
+    /// <param name="scaler">fp16's loss scaler, whose scale and clean-step count a resume must continue from; null or disabled: none is written.</param>
+    public static Checkpoint Save(string outputDir, TrainerState state, Action<string> saveModel, AdamW optimizer, TrainingArguments args, RunInputs inputs,
+        GradScaler? scaler = null)
     {
         var name = Prefix + state.GlobalStep;
         var final = PathFor(outputDir, state.GlobalStep);
@@ -48,6 +51,7 @@ public sealed class Checkpoint
         {
             saveModel(temp);
             optimizer.Save(Path.Combine(temp, OptimizerFile));
+            if (scaler is { Enabled: true }) scaler.Save(Path.Combine(temp, ScalerFile));
             using (var rng = get_rng_state())
                 SafetensorsWriter.Save(Path.Combine(temp, RngFile), [KeyValuePair.Create("cpu", rng)]);
             AtomicFile.WriteAllText(Path.Combine(temp, ArgsFile), args.ToJson() + "\n");
@@ -137,8 +141,12 @@ public sealed class Checkpoint
             : $"{Path.GetFileName(checkpoints[0].Directory)} … {Path.GetFileName(checkpoints[^1].Directory)}, {checkpoints.Count} in all";
 
     /// <summary>Puts the checkpoint's weights into <paramref name="model"/>, its moments into <paramref name="optimizer"/>, and restores the random-number state.</summary>
-    public void Restore(SequenceClassificationModel model, AdamW optimizer)
+    /// <param name="scaler">fp16's loss scaler: restored from scaler.json where the checkpoint has one (a checkpoint
+    /// written without fp16 leaves it at its initial scale, as transformers does).</param>
+    public void Restore(SequenceClassificationModel model, AdamW optimizer, GradScaler? scaler = null)
     {
+        var scalerPath = Path.Combine(Directory, ScalerFile);
+        if (scaler is { Enabled: true } && File.Exists(scalerPath)) scaler.Load(scalerPath);
         PretrainedLoader.LoadInto(model, Directory);
         optimizer.Load(Path.Combine(Directory, OptimizerFile));
         var rngPath = Path.Combine(Directory, RngFile);

@@ -18,6 +18,7 @@ namespace BertSharp.Training;
 public sealed class Trainer : IDisposable
 {
     private AdamW? _optimizer;
+    private GradScaler? _scaler;
 
     /// <param name="tokenizer">Saved beside the model by <see cref="SaveModel"/> and in checkpoints; its [PAD] id pads batches.</param>
     /// <param name="dataCollator">Pads batches; default: <see cref="DataCollatorWithPadding"/> with the tokenizer's (else the model's) [PAD] id.</param>
@@ -47,7 +48,7 @@ public sealed class Trainer : IDisposable
         Tokenizer = tokenizer;
         DataCollator = dataCollator ?? new DataCollatorWithPadding(tokenizer?.PadTokenId ?? model.Config.PadTokenId);
         if (args.NumThreads is { } threads) set_num_threads(threads);
-        Device = TrainingDevice.Prepare(model, args.Device, args.Bf16);
+        Device = TrainingDevice.Prepare(model, args);
     }
 
     public SequenceClassificationModel Model { get; }
@@ -89,14 +90,15 @@ public sealed class Trainer : IDisposable
         var schedule = LearningRateSchedule.FromArguments(Args, maxSteps);
         _optimizer?.Dispose();
         _optimizer = CreateOptimizer();
+        _scaler = CreateScaler();
         State = TrainerState.Start(Args, maxSteps, numEpochs);
         if (resumeFromCheckpoint is not null) Resume(resumeFromCheckpoint, inputs);
         var (startEpoch, updatesToSkip) = (State.GlobalStep / updatesPerEpoch, State.GlobalStep % updatesPerEpoch);
 
         Model.train();
         var clock = Stopwatch.StartNew();
-        double lossSinceLog = 0, runLoss = 0;
-        var (lastLoggedStep, firstStep, samplesSeen) = (State.GlobalStep, State.GlobalStep, 0L);
+        using var losses = new LossAccumulator(Device, State.GlobalStep, readEveryStep: Device.type != TorchSharp.DeviceType.CUDA);
+        var (firstStep, samplesSeen) = (State.GlobalStep, 0L);
         var stop = State.GlobalStep >= maxSteps;
         for (var epoch = startEpoch; epoch < numEpochs && !stop; epoch++)
         {
@@ -106,40 +108,50 @@ public sealed class Trainer : IDisposable
             {
                 cancellationToken.ThrowIfCancellationRequested();
 
-                // forward, backward, clip and step the optimizer at this step's learning rate
-                var learningRate = schedule.LearningRateAt(State.GlobalStep);
+                // forward, backward, clip and step the optimizer at this step's learning rate; the loss and gradient
+                // norm stay on the device until they are logged (see LossAccumulator)
+                var learningRate = schedule.LearningRateAt(State.GlobalStep - State.SkippedSteps);
                 var microBatches = updates[u].Select(b => (IReadOnlyList<TokenizedExample>)b.Select(i => train[i]).ToList()).ToList();
-                var (loss, gradNorm) = TrainingStep(microBatches, learningRate);
+                var step = RunStep(microBatches, learningRate);
                 State.GlobalStep++;
+                if (!step.Stepped) State.SkippedSteps++;
                 State.Epoch = epoch + (double)(u + 1) / updates.Count;
-                (lossSinceLog, runLoss) = (lossSinceLog + loss, runLoss + loss);
                 samplesSeen += updates[u].Sum(b => b.Length);
+                var (loss, gradNorm) = losses.Add(step.Loss, step.GradNorm, step.Stepped);
+                if (losses.ReadEveryStep) EnsureFinite(losses, learningRate);
                 StepCompleted?.Invoke(new StepProgress(State.GlobalStep, maxSteps, State.Epoch, loss, gradNorm, learningRate));
 
-                // log the mean loss since the last log entry
+                // log the mean loss since the last log, the gradient norm and the learning rate
                 if (State.GlobalStep % Args.LoggingSteps == 0 || (Args.LoggingFirstStep && State.GlobalStep == 1) || State.GlobalStep == maxSteps)
                 {
-                    Log(new Dictionary<string, double>
-                    {
-                        [LogKeys.Loss] = lossSinceLog / (State.GlobalStep - lastLoggedStep),
-                        [LogKeys.GradNorm] = gradNorm,
-                        // Like transformers, the rate the scheduler has moved on to after this step.
-                        [LogKeys.LearningRate] = schedule.LearningRateAt(State.GlobalStep),
-                        [LogKeys.Epoch] = State.Epoch,
-                        [LogKeys.Step] = State.GlobalStep,
-                    });
-                    (lossSinceLog, lastLoggedStep) = (0, State.GlobalStep);
+                    EnsureFinite(losses, learningRate);
+                    var (meanLoss, lastGradNorm) = losses.TakeSinceLog();
+                    var entry = new Dictionary<string, double> { [LogKeys.Loss] = meanLoss };
+                    // A step fp16 skipped has an overflowed norm (inf or NaN), which JSON cannot hold: it is left out
+                    // (transformers writes a non-standard Infinity into trainer_state.json instead).
+                    if (double.IsFinite(lastGradNorm)) entry[LogKeys.GradNorm] = lastGradNorm;
+                    // Like transformers, the rate the scheduler has moved on to after this step.
+                    entry[LogKeys.LearningRate] = schedule.LearningRateAt(State.GlobalStep - State.SkippedSteps);
+                    entry[LogKeys.Epoch] = State.Epoch;
+                    entry[LogKeys.Step] = State.GlobalStep;
+                    Log(entry);
                 }
 
-                // evaluate and save on the "steps" strategies
+                // evaluate and save on the "steps" strategies (never a checkpoint of a diverged run)
                 stop = State.GlobalStep >= maxSteps;
                 var evaluate = Args.EvalStrategy == IntervalStrategy.Steps && State.GlobalStep % State.EvalSteps!.Value == 0;
                 var save = Args.SaveStrategy == IntervalStrategy.Steps && State.GlobalStep % Args.SaveSteps == 0;
+                if (evaluate || save) EnsureFinite(losses, learningRate);
                 stop |= EvaluateAndSave(evaluate, save, inputs);
             }
             // evaluate and save on the "epoch" strategies
-            stop |= EvaluateAndSave(Args.EvalStrategy == IntervalStrategy.Epoch, Args.SaveStrategy == IntervalStrategy.Epoch, inputs);
+            var epochEnd = (Args.EvalStrategy == IntervalStrategy.Epoch, Args.SaveStrategy == IntervalStrategy.Epoch);
+            if (epochEnd.Item1 || epochEnd.Item2) EnsureFinite(losses, schedule.LearningRateAt(State.GlobalStep - State.SkippedSteps));
+            stop |= EvaluateAndSave(epochEnd.Item1, epochEnd.Item2, inputs);
         }
+        // reading the run's loss back waits for the device to finish, so the clock stops after it
+        EnsureFinite(losses, schedule.LearningRateAt(State.GlobalStep - State.SkippedSteps));
+        var runLoss = losses.RunTotal();
         clock.Stop();
 
         // load the best model, and log the run's summary
@@ -153,7 +165,7 @@ public sealed class Trainer : IDisposable
             [LogKeys.TrainRuntime] = Math.Round(seconds, 4),
             [LogKeys.TrainSamplesPerSecond] = Math.Round(samplesSeen / seconds, 3),
             [LogKeys.TrainStepsPerSecond] = Math.Round(runSteps / seconds, 3),
-            [LogKeys.TrainLoss] = runSteps == 0 ? 0 : runLoss / runSteps,
+            [LogKeys.TrainLoss] = runLoss / runSteps,
             [LogKeys.Epoch] = State.Epoch,
             [LogKeys.Step] = State.GlobalStep,
         };
@@ -164,33 +176,56 @@ public sealed class Trainer : IDisposable
     /// <summary>
     /// One optimizer step over one or more micro-batches (gradient accumulation): forward, loss, backward for each,
     /// then clip the summed gradients, update the weights and clear the gradients. Returns the mean loss and the
-    /// gradient norm before clipping.
+    /// gradient norm before clipping, read back from the device (<see cref="Train"/> reads them only when it logs).
+    /// With <see cref="TrainingArguments.Fp16"/> a step whose gradients overflow is skipped, as torch's GradScaler does.
     /// </summary>
     public (double Loss, double GradNorm) TrainingStep(IReadOnlyList<IReadOnlyList<TokenizedExample>> microBatches, double learningRate)
     {
+        var (loss, norm, stepped) = RunStep(microBatches, learningRate);
+        using (loss)
+        using (norm)
+        {
+            var (lossValue, normValue) = (loss.item<float>(), norm.item<float>());
+            if (!float.IsFinite(lossValue)) throw Diverged("loss", lossValue, learningRate, State.GlobalStep + 1);
+            if (stepped && !float.IsFinite(normValue)) throw Diverged("gradient norm", normValue, learningRate, State.GlobalStep + 1);
+            return (lossValue, normValue);
+        }
+    }
+
+    /// <summary>One optimizer step, leaving its mean loss and gradient norm as 0-d float32 tensors on the device.</summary>
+    private (Tensor Loss, Tensor GradNorm, bool Stepped) RunStep(IReadOnlyList<IReadOnlyList<TokenizedExample>> microBatches, double learningRate)
+    {
         _optimizer ??= CreateOptimizer();
-        double loss = 0;
+        _scaler ??= CreateScaler();
+        using var scope = NewDisposeScope();
+        var loss = zeros([], ScalarType.Float32, Device);
         foreach (var examples in microBatches)
         {
-            using var scope = NewDisposeScope();
+            using var microScope = NewDisposeScope();
             var batch = DataCollator.Collate(examples, Device);
-            var output = Model.ForwardWithLoss(batch.InputIds, batch.AttentionMask, null, batch.Labels);
+            var output = Model.ForwardWithLoss(batch.InputIds, batch.ModelAttentionMask, null, batch.Labels);
             var scaled = output.Loss! / microBatches.Count;
-            var value = scaled.item<float>();
-            if (!float.IsFinite(value)) throw Diverged("loss", value * microBatches.Count, learningRate);
-            scaled.backward();
-            loss += value;
+            _scaler.Scale(scaled).backward();
+            loss.add_(scaled.detach().to(ScalarType.Float32));
         }
-        double gradNorm;
-        using (var scope = NewDisposeScope())
-        {
-            // max_norm = +inf computes the norm without rescaling anything.
-            gradNorm = nn.utils.clip_grad_norm_(_optimizer.Parameters, Args.MaxGradNorm > 0 ? Args.MaxGradNorm : double.PositiveInfinity);
-        }
-        if (!double.IsFinite(gradNorm)) throw Diverged("gradient norm", gradNorm, learningRate);
-        _optimizer.Step(learningRate);
+        // Gradients are unscaled before clipping, so the norm and the clipping threshold are the true ones; max_norm =
+        // +inf computes the norm without rescaling anything.
+        _scaler.Unscale(_optimizer);
+        var gradNorm = _optimizer.ClipGradNorm(Args.MaxGradNorm > 0 ? Args.MaxGradNorm : double.PositiveInfinity);
+        var stepped = _scaler.Step(_optimizer, learningRate);
+        _scaler.Update();
         _optimizer.ZeroGrad();
-        return (loss, gradNorm);
+        // A scale below 1 means the gradients overflow float16 even unscaled: that is divergence, not calibration.
+        if (_scaler.Enabled && _scaler.GetScale() < 1)
+            throw Diverged("float16 loss scale", _scaler.GetScale(), learningRate, State.GlobalStep + 1);
+        return (loss.MoveToOuterDisposeScope(), gradNorm.MoveToOuterDisposeScope(), stepped);
+    }
+
+    /// <summary>Reads the pending losses back (a host synchronisation) and stops a run whose loss or gradient norm is no longer finite.</summary>
+    private void EnsureFinite(LossAccumulator losses, double learningRate)
+    {
+        if (losses.CheckPending() is { } bad)
+            throw Diverged(bad.What, bad.Value, learningRate, bad.FirstStep, bad.LastStep);
     }
 
     /// <summary>Evaluates on <paramref name="dataset"/> (default: the trainer's evaluation dataset) and logs eval_* metrics.</summary>
@@ -228,15 +263,25 @@ public sealed class Trainer : IDisposable
             RunFiles.SaveConfusionMatrix(Args.OutputDir, Model.Config.Id2Label.Values.ToList(), evaluation.Classification.ConfusionMatrix);
     }
 
+    /// <summary>
+    /// Tests: builds the loss scaler in place of the one <see cref="TrainingArguments.Fp16"/> implies, so the skipping,
+    /// schedule and checkpoint logic of loss scaling can run on a CPU (float16 itself needs a CUDA GPU).
+    /// </summary>
+    internal Func<GradScaler>? ScalerFactory { get; set; }
+
+    private GradScaler CreateScaler() => ScalerFactory?.Invoke() ?? new(enabled: Args.Fp16);
+
     private AdamW CreateOptimizer() =>
         new(Model.named_parameters().Select(p => (p.name, p.parameter)), Args.WeightDecay, Args.AdamBeta1, Args.AdamBeta2, Args.AdamEpsilon,
             WeightDecayParameters.Names(Model));
 
-    private TrainingDivergedException Diverged(string what, double value, double learningRate)
+    /// <param name="lastStep">Where the value was only read back at a logging step, the last step it may have come from.</param>
+    private TrainingDivergedException Diverged(string what, double value, double learningRate, int step, int? lastStep = null)
     {
         var last = Checkpoint.Latest(Args.OutputDir);
+        var where = lastStep is { } end && end > step ? $"between steps {step} and {end}" : $"at step {step}";
         return new TrainingDivergedException(
-            $"The {what} became {value.ToString(CultureInfo.InvariantCulture)} at step {State.GlobalStep + 1} (epoch {State.Epoch:F2}, " +
+            $"The {what} became {value.ToString(CultureInfo.InvariantCulture)} {where} (epoch {State.Epoch:F2}, " +
             $"learning rate {learningRate:G3}); training stopped. Try a lower LearningRate, more WarmupSteps, or MaxGradNorm = 1. " +
             (last is null ? "No checkpoint was saved before this step." : $"The last good checkpoint is {last}."));
     }
@@ -272,7 +317,7 @@ public sealed class Trainer : IDisposable
     {
         // The saved state must already name this checkpoint as the best one.
         if (isBest) State.BestModelCheckpoint = Checkpoint.PathFor(Args.OutputDir, State.GlobalStep);
-        var checkpoint = Checkpoint.Save(Args.OutputDir, State, SaveModel, _optimizer!, Args, inputs);
+        var checkpoint = Checkpoint.Save(Args.OutputDir, State, SaveModel, _optimizer!, Args, inputs, _scaler);
         CheckpointSaved?.Invoke(checkpoint.Directory);
         Checkpoint.Rotate(Args.OutputDir, Args.SaveTotalLimit, State.BestModelCheckpoint);
     }
@@ -286,7 +331,7 @@ public sealed class Trainer : IDisposable
             throw new ArgumentException(
                 $"{checkpoint.Directory}: the checkpoint was made for {saved.MaxSteps} steps but these arguments give {State.MaxSteps}; resume with the same epochs, batch size and dataset.");
         foreach (var note in notes) Warn($"Resuming {checkpoint.Directory} with {note}.");
-        checkpoint.Restore(Model, _optimizer!);
+        checkpoint.Restore(Model, _optimizer!, _scaler);
         State.ContinueFrom(saved);
     }
 

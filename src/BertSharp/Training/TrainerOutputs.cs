@@ -7,7 +7,11 @@ namespace BertSharp.Training;
 public sealed record TrainOutput(int GlobalStep, double TrainingLoss, IReadOnlyDictionary<string, double> Metrics, int StepsRun);
 
 /// <summary>Reported after every optimizer step, for progress bars and live charts.</summary>
-public sealed record StepProgress(int GlobalStep, int MaxSteps, double Epoch, double Loss, double GradNorm, double LearningRate);
+/// <remarks>
+/// <see cref="Loss"/> and <see cref="GradNorm"/> are null on a GPU except where the step was logged: reading them back
+/// every step would stall the device (see <see cref="TrainerState.LogHistory"/> for the logged values).
+/// </remarks>
+public sealed record StepProgress(int GlobalStep, int MaxSteps, double Epoch, double? Loss, double? GradNorm, double LearningRate);
 
 /// <summary>Reported while evaluating or predicting: batches done out of the total.</summary>
 public sealed record EvaluationProgress(string Prefix, int BatchesDone, int TotalBatches);

@@ -25,6 +25,12 @@ public sealed class TrainerState
     /// <summary>Evaluations in a row without improvement, for early stopping.</summary>
     public int EarlyStoppingPatienceCounter { get; set; }
 
+    /// <summary>
+    /// Steps whose update fp16 loss scaling skipped (gradients overflowed). The learning-rate schedule does not advance
+    /// on them, as accelerate's scheduler wrapper does in transformers' Trainer.
+    /// </summary>
+    public int SkippedSteps { get; set; }
+
     /// <summary>Every log entry in order: training logs, evaluations, and the final summary.</summary>
     public List<Dictionary<string, double>> LogHistory { get; } = [];
 
@@ -50,6 +56,7 @@ public sealed class TrainerState
         BestMetric = saved.BestMetric;
         BestModelCheckpoint = saved.BestModelCheckpoint;
         EarlyStoppingPatienceCounter = saved.EarlyStoppingPatienceCounter;
+        SkippedSteps = saved.SkippedSteps;
         LogHistory.Clear();
         LogHistory.AddRange(saved.LogHistory);
     }
@@ -68,6 +75,7 @@ public sealed class TrainerState
         ["save_steps"] = SaveSteps,
         ["train_batch_size"] = TrainBatchSize,
         ["early_stopping_patience_counter"] = EarlyStoppingPatienceCounter,
+        ["skipped_steps"] = SkippedSteps,
     };
 
     public static JsonArray LogHistoryJson(IEnumerable<Dictionary<string, double>> history) =>
@@ -101,6 +109,7 @@ public sealed class TrainerState
                 BestMetric = obj["best_metric"]?.GetValue<double?>(),
                 BestModelCheckpoint = obj["best_model_checkpoint"]?.GetValue<string>(),
                 EarlyStoppingPatienceCounter = obj["early_stopping_patience_counter"]?.GetValue<int>() ?? 0,
+                SkippedSteps = obj["skipped_steps"]?.GetValue<int>() ?? 0,
             };
             if (obj["log_history"] is JsonArray history)
                 foreach (var entry in history.OfType<JsonObject>())

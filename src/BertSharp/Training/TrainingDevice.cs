@@ -43,12 +43,20 @@ public static class TrainingDevice
     /// Resolves the device, moves <paramref name="model"/> there and sets its compute precision — what every command that
     /// runs a model does first. On the CPU, glibc malloc is tuned to keep freed blocks (see <see cref="NativeAllocator"/>).
     /// </summary>
-    public static Device Prepare(Modeling.SequenceClassificationModel model, DeviceChoice choice, bool bf16 = false)
+    public static Device Prepare(Modeling.SequenceClassificationModel model, DeviceChoice choice, bool bf16 = false) =>
+        Prepare(model, new TrainingArguments { Device = choice, Bf16 = bf16 });
+
+    /// <summary>
+    /// Moves <paramref name="model"/> to the device for <paramref name="args"/> and sets its compute dtype (bf16, fp16
+    /// or float32) and, where asked, TF32 for the whole process (libtorch's switch is global, as in PyTorch).
+    /// </summary>
+    public static Device Prepare(Modeling.SequenceClassificationModel model, TrainingArguments args)
     {
-        var device = Resolve(choice, bf16);
+        var device = Resolve(args);
         if (device.type == TorchSharp.DeviceType.CPU) NativeAllocator.KeepFreedMemoryForReuse();
+        if (device.type == TorchSharp.DeviceType.CUDA && args.Tf32 is { } tf32) Training.Tf32.Apply(tf32);
         model.to(device);
-        model.Precision.ComputeDtype = bf16 ? ScalarType.BFloat16 : ScalarType.Float32;
+        model.Precision.ComputeDtype = args.Bf16 ? ScalarType.BFloat16 : args.Fp16 ? ScalarType.Float16 : ScalarType.Float32;
         return device;
     }
 }

@@ -29,6 +29,27 @@ public sealed class DataCollatorWithPaddingTests
     }
 
     [Fact]
+    public void ABatchWithoutPaddingHandsTheModelNoMaskAndTheSameLogits()
+    {
+        var collator = new DataCollatorWithPadding(Tok.PadTokenId);
+        var padded = collator.Collate([Example("hello world"), Example("hi")], CPU);
+        Assert.True(padded.HasPadding);
+        Assert.Same(padded.AttentionMask, padded.ModelAttentionMask);
+        var even = collator.Collate([Example("hello world"), Example("good film")], CPU);
+        Assert.False(even.HasPadding);
+        Assert.Null(even.ModelAttentionMask);
+        Assert.Equal(Enumerable.Repeat(1L, 8), even.AttentionMask.data<long>().ToArray()); // still there for callers that read it
+
+        // Without padding, no mask and an all-ones mask are the same attention: bit-identical logits.
+        using var model = BertSharp.Tests.Training.TrainerTests.StandIn();
+        model.eval();
+        using var noGrad = no_grad();
+        var withMask = model.ForwardWithLoss(even.InputIds, even.AttentionMask, null, null).Logits;
+        var withoutMask = model.ForwardWithLoss(even.InputIds, even.ModelAttentionMask, null, null).Logits;
+        Assert.True(TestSupport.TensorAssert.BitEqual(withMask, withoutMask));
+    }
+
+    [Fact]
     public void MaxLengthPadsToTheFixedLengthAndRefusesLongerExamples()
     {
         var collator = new DataCollatorWithPadding(Tok.PadTokenId, PaddingStrategy.MaxLength, maxLength: 8);

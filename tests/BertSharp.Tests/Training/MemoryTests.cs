@@ -9,6 +9,7 @@ namespace BertSharp.Tests.Training;
 /// Every training step runs inside a dispose scope, so native memory must not grow with the number of steps.
 /// This measures the process's resident memory, not time: a leaked activation per step would add megabytes.
 /// </summary>
+[Collection(TestSupport.ProcessMemoryCollection.Name)]
 public class MemoryTests
 {
     [Fact]
