@@ -3,8 +3,8 @@
 
 A BERT for sequence classification written out in plain PyTorch (no transformers on this machine), eager attention as
 transformers' BertSelfAttention computes it, random weights of the config's shape. The inputs come from
-ExportInputs.cs, so both sides see the same reviews, truncation, batches (evaluation sorted by length, as BertSharp's
-Trainer.Predict) and padding. Prints one JSON object with the times and the process's peak and current resident memory
+ExportInputs.cs, so both sides see the same reviews, truncation, batches (evaluation in BertSharp's length-sorted
+batches, exported with the ids) and padding. Prints one JSON object with the times and the process's peak and current resident memory
 (VmHWM / VmRSS from /proc/self/status, the figures `bertsharp bench` prints).
 
   python3 bench/cpu/torch_side.py eval  --config CONFIG --inputs eval-inputs.json  --batch-size 16 --threads 2
@@ -101,15 +101,15 @@ def memory():
     return {"peak_rss_mib": round(fields["VmHWM"], 1), "rss_mib": round(fields["VmRSS"], 1)}
 
 
-def predict(model, rows, pad_id, batch_size):
-    order = sorted(range(len(rows)), key=lambda i: len(rows[i]["input_ids"]))  # stable, as OrderBy
+def predict(model, rows, pad_id, batches):
+    """Evaluation in the given batches of row indices (BertSharp's, from ExportInputs.cs)."""
     loss_sum = 0.0
     with torch.no_grad():
-        for start in range(0, len(order), batch_size):
-            ids, mask, labels = collate([rows[i] for i in order[start : start + batch_size]], pad_id)
+        for batch in batches:
+            ids, mask, labels = collate([rows[i] for i in batch], pad_id)
             logits = model(ids, mask)
             loss_sum += F.cross_entropy(logits, labels).item() * len(labels)
-    return loss_sum / len(rows)
+    return loss_sum / sum(len(b) for b in batches)
 
 
 def main():
@@ -134,9 +134,13 @@ def main():
 
     if a.task == "eval":
         model.eval()
-        predict(model, rows[: 2 * a.batch_size], pad_id, a.batch_size)  # warm-up, as bertsharp bench eval does
+        batches = inputs.get("eval_batches")
+        if batches is None or inputs.get("eval_batch_size") != a.batch_size:
+            raise SystemExit(f"torch_side: {a.inputs} has no evaluation batches for --batch-size {a.batch_size}; "
+                             f"export them with ExportInputs.cs ... {a.batch_size}")
+        predict(model, rows, pad_id, inputs["warmup_batches"])  # warm-up, as bertsharp bench eval does
         start = time.perf_counter()
-        loss = predict(model, rows, pad_id, a.batch_size)
+        loss = predict(model, rows, pad_id, batches)
         seconds = time.perf_counter() - start
         result["eval"] = {"eval_loss": loss, "eval_runtime": round(seconds, 4), "eval_samples_per_second": round(len(rows) / seconds, 3)}
     else:

@@ -153,6 +153,9 @@ public sealed class Trainer : IDisposable
         EnsureFinite(losses, schedule.LearningRateAt(State.GlobalStep - State.SkippedSteps));
         var runLoss = losses.RunTotal();
         clock.Stop();
+        // The CPU heap kept every step's freed blocks for the next step; a notebook kernel or server that trained goes on
+        // without them (they would otherwise stay resident at the training peak for the life of the process).
+        if (Device.type == TorchSharp.DeviceType.CPU) NativeAllocator.ReleaseFreeMemory();
 
         // load the best model, and log the run's summary
         if (Args.LoadBestModelAtEnd && State.BestModelCheckpoint is { } best && Directory.Exists(best))
