@@ -1,6 +1,7 @@
 #!/bin/bash
 # Prepares what bench/gpu/run.sh needs on the GPU machine (which has PyTorch but no .NET), here:
-#   1. a self-contained publish of the CLI without the CPU libtorch (-p:TorchBackend=system);
+#   1. a self-contained publish of the CLI without the CPU libtorch (-p:TorchBackend=system) and without serve and
+#      notebook (-p:Slim=true);
 #   2. the data: bert-base-uncased's config and vocabulary (random weights of that shape are made there), the IMDb
 #      train and test Parquet files, the stand-in's config (its shape, for the CPU comparison), the transformers
 #      fixture tiny-cls (correctness), and a small random BERT with bert-base's vocabulary (MakeSmallModel.cs) to
@@ -28,5 +29,6 @@ dotnet run bench/gpu/MakeSmallModel.cs -- "$DATA/bert-base" "$DATA/small-bert"
 [ "${1:-}" = --data-only ] && { echo "prepare: data in $DATA"; exit 0; }
 
 rm -rf "$PUBLISH"
-dotnet publish src/BertSharp.Cli -c Release -r linux-x64 --self-contained -p:TorchBackend=system -o "$PUBLISH"
+# Slim: without serve and notebook (ASP.NET Core, Roslyn), which the benchmark does not use and the 64 MiB cannot carry.
+dotnet publish src/BertSharp.Cli -c Release -r linux-x64 --self-contained -p:TorchBackend=system -p:Slim=true -o "$PUBLISH"
 "$SHARED/gpu/pack" "$PUBLISH" BertSharp.Cli "$DATA/bert-base" "$DATA/imdb" "$DATA/standin-config" "$DATA/tiny-cls" "$DATA/small-bert"

@@ -134,7 +134,10 @@ summarize() {
 hf() { "$PY" "$ROOT/bench/hf_peer.py" "$@"; }
 has() { [[ " $STAGES " == *" $1 "* ]]; }
 
+BF16=(--bf16)
+[ "$DEVICE" = cpu ] && BF16=()
 log "run.sh: device $DEVICE, tiny $TINY, BertSharp $BS, data $DATA, out $OUT"
+[ "$DEVICE" = cpu ] && log "device cpu: every BertSharp stage runs in fp32 (bf16, tf32 and fp16 need CUDA); the stage names stay"
 
 # 1. CUDA correctness: the transformers fixture's logits and 3-step trajectory, fp32 within 1e-4, reduced precision within
 #    the tolerances check-device states.
@@ -152,6 +155,8 @@ seeds() {
     fp16) flags=(--fp16) ;;
   esac
   local name=seeds_$precision
+  # The CPU refuses reduced precision (a dry run checks the stage, not the precision).
+  [ "$DEVICE" = cpu ] && flags=()
   if [ ${#flags[@]} -gt 0 ] && ! supports "${flags[0]}"; then
     skip "$name" bertsharp "bertsharp bench has no ${flags[0]} option in this build"
   else
@@ -174,7 +179,7 @@ fi
 # 3. Training in bf16, batch 32, one epoch over BIG_SAMPLES reviews.
 if has bigtrain; then
   stage train_bf16_b32 bertsharp $BS bench train --config "$BASE_CONFIG" --model "$DATA/bert-base" --dataset "$DATA/imdb" \
-    --samples $BIG_SAMPLES --epochs 1 --batch-size 32 --device "$DEVICE" --bf16
+    --samples $BIG_SAMPLES --epochs 1 --batch-size 32 --device "$DEVICE" "${BF16[@]}"
   if [ $HAVE_PY = 1 ]; then
     stage train_bf16_b32 hf hf train --config "$BASE_CONFIG" --tokenizer "$DATA/bert-base" --data "$DATA/imdb" \
       --samples $BIG_SAMPLES --epochs 1 --batch-size 32 --precision bf16 --device "$DEVICE"
@@ -186,7 +191,7 @@ fi
 # 4. Evaluation in bf16, batch 64, on the test split (all 25,000 reviews on the GPU).
 if has eval; then
   stage eval_bf16_b64 bertsharp $BS bench eval --config "$BASE_CONFIG" --model "$DATA/bert-base" --dataset "$DATA/imdb" \
-    --samples $EVAL_SAMPLES --batch-size 64 --device "$DEVICE" --bf16
+    --samples $EVAL_SAMPLES --batch-size 64 --device "$DEVICE" "${BF16[@]}"
   if [ $HAVE_PY = 1 ]; then
     stage eval_bf16_b64 hf hf eval --config "$BASE_CONFIG" --tokenizer "$DATA/bert-base" --data "$DATA/imdb" \
       --samples $EVAL_SAMPLES --batch-size 64 --precision bf16 --device "$DEVICE"

@@ -10,6 +10,8 @@ root.Subcommands.Add(EvaluateCommand.Create());
 root.Subcommands.Add(BenchCommand.Create());
 root.Subcommands.Add(CheckDeviceCommand.Create());
 root.Subcommands.Add(ChartsCommand.Create());
+#if !SLIM
 root.Subcommands.Add(NotebookCommand.Create());
 root.Subcommands.Add(ServeCommand.Create());
+#endif
 return CliRunner.Run(root, args);

@@ -40,11 +40,16 @@ internal static class BenchCommand
         {
             task, model, config, dataset, split, samples, batchSize, maxLength, epochs, steps, device, bf16, fp16, tf32, groupByLength, threads,
         };
+#if !SLIM
         var serve = new ServeBench(command);
+#endif
         var explain = new ExplainBench(command);
         command.SetAction(parse =>
         {
             var what = parse.GetValue(task)!;
+#if SLIM
+            if (what == "serve") throw new CliUsageException("bench serve is not in this build of bertsharp (built with -p:Slim=true, without the web app)");
+#endif
             // A device or precision this machine lacks fails before any download or tokenisation.
             if (what is "train" or "eval")
                 TrainingDevice.Resolve(parse.GetValue(device), parse.GetValue(bf16), parse.GetValue(fp16), parse.GetValue(tf32) == true);
@@ -59,12 +64,14 @@ internal static class BenchCommand
                 Print(explain.Run(parse, parse.GetValue(model)!, data, parse.GetValue(maxLength), hub));
                 return 0;
             }
+#if !SLIM
             if (what == "serve")
             {
                 if (parse.GetValue(threads) is { } serveThreads) TorchSharp.torch.set_num_threads(serveThreads);
                 Print(serve.Run(parse, parse.GetValue(model)!, data, parse.GetValue(batchSize), parse.GetValue(maxLength), hub));
                 return 0;
             }
+#endif
             var tokenizer = AutoTokenizer.FromPretrained(parse.GetValue(model)!, hub);
             if (what == "tokenize")
             {

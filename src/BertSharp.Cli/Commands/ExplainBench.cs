@@ -26,9 +26,9 @@ internal sealed class ExplainBench
 
     public object Run(ParseResult parse, string model, TextClassificationDataset data, int? maxLength, HubClient hub)
     {
-        var steps = ServeCommand.CheckAtLeast(parse.GetValue(_steps), 1, "--steps");
-        var maxWords = ServeCommand.CheckAtLeast(parse.GetValue(_maxWords), 1, "--max-words");
-        var draws = ServeCommand.CheckAtLeast(parse.GetValue(_randomDraws), 1, "--random-draws");
+        var steps = SharedOptions.CheckAtLeast(parse.GetValue(_steps), 1, "--steps");
+        var maxWords = SharedOptions.CheckAtLeast(parse.GetValue(_maxWords), 1, "--max-words");
+        var draws = SharedOptions.CheckAtLeast(parse.GetValue(_randomDraws), 1, "--random-draws");
         using var pipeline = TextClassificationPipeline.FromPretrained(model, new PretrainedOptions { Hub = hub }, maxLength);
         var texts = data.Select(e => e.Text).ToList();
         var clock = System.Diagnostics.Stopwatch.StartNew();

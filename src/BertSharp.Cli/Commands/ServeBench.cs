@@ -31,20 +31,20 @@ internal sealed class ServeBench
         var reviews = data.Select(e => e.Text).ToArray();
         var options = new LoadBenchmarkOptions
         {
-            Clients = ServeCommand.CheckAtLeast(parse.GetValue(_clients), 1, "--clients"),
+            Clients = SharedOptions.CheckAtLeast(parse.GetValue(_clients), 1, "--clients"),
             Duration = Seconds(parse.GetValue(_duration), "--duration", 0.1),
             Warmup = Seconds(parse.GetValue(_warmup), "--warmup", 0),
             MaxRequests = parse.GetValue(_maxRequests) is >= 1 and var cap ? cap : throw new CliUsageException($"--max-requests must be at least 1 (got {parse.GetValue(_maxRequests)})"),
-            TextsPerRequest = ServeCommand.CheckAtLeast(parse.GetValue(_textsPerRequest), 1, "--texts-per-request"),
+            TextsPerRequest = SharedOptions.CheckAtLeast(parse.GetValue(_textsPerRequest), 1, "--texts-per-request"),
         };
         var server = new WebAppOptions
         {
             Model = model,
             Pretrained = new PretrainedOptions { Hub = hub },
-            MaxBatchSize = ServeCommand.CheckAtLeast(maxBatchSize, 1, "--batch-size"),
+            MaxBatchSize = SharedOptions.CheckAtLeast(maxBatchSize, 1, "--batch-size"),
             BatchWindow = ServeCommand.Window(parse.GetValue(_batchWindow)),
             MaxTexts = Math.Max(64, options.TextsPerRequest),
-            MaxLength = maxLength is { } n ? ServeCommand.CheckAtLeast(n, 2, "--max-length") : null,
+            MaxLength = maxLength is { } n ? SharedOptions.CheckAtLeast(n, 2, "--max-length") : null,
         };
         var result = LoadBenchmark.RunAsync(server, reviews, options).GetAwaiter().GetResult();
         return new

@@ -39,10 +39,10 @@ internal static class ServeCommand
             {
                 Model = parse.GetValue(model)!,
                 Urls = string.Join(';', addresses.Select(a => a.Text)),
-                MaxBatchSize = CheckAtLeast(parse.GetValue(maxBatchSize), 1, "--max-batch-size"),
+                MaxBatchSize = SharedOptions.CheckAtLeast(parse.GetValue(maxBatchSize), 1, "--max-batch-size"),
                 BatchWindow = Window(parse.GetValue(batchWindow)),
-                MaxTexts = CheckAtLeast(parse.GetValue(maxTexts), 1, "--max-texts"),
-                MaxLength = parse.GetValue(maxLength) is { } n ? CheckAtLeast(n, 2, "--max-length") : null,
+                MaxTexts = SharedOptions.CheckAtLeast(parse.GetValue(maxTexts), 1, "--max-texts"),
+                MaxLength = parse.GetValue(maxLength) is { } n ? SharedOptions.CheckAtLeast(n, 2, "--max-length") : null,
                 MaxExplainCost = parse.GetValue(maxExplainCost) is >= 1 and var cost ? cost : throw new CliUsageException($"--max-explain-cost must be at least 1 (got {parse.GetValue(maxExplainCost)})"),
             };
             foreach (var a in addresses.Where(a => !a.IsLoopback))
@@ -77,9 +77,6 @@ internal static class ServeCommand
         double.IsFinite(milliseconds) && milliseconds is >= 0 and <= 10_000
             ? TimeSpan.FromMilliseconds(milliseconds)
             : throw new CliUsageException($"--batch-window-ms must be between 0 and 10000 (got {milliseconds})");
-
-    internal static int CheckAtLeast(int value, int minimum, string option) =>
-        value >= minimum ? value : throw new CliUsageException($"{option} must be at least {minimum} (got {value})");
 
     private sealed record Address(string Text, Uri Parsed, bool Wildcard)
     {

@@ -34,4 +34,8 @@ internal static class SharedOptions
     };
 
     public static Option<int?> MaxLength() => new("--max-length") { Description = "Truncate to this many tokens, [CLS] and [SEP] included (default: the model's maximum, 512 for BERT)." };
+
+    /// <summary>An option's value, or a usage error naming it when it is below <paramref name="minimum"/>.</summary>
+    internal static int CheckAtLeast(int value, int minimum, string option) =>
+        value >= minimum ? value : throw new CliUsageException($"{option} must be at least {minimum} (got {value})");
 }

@@ -23,7 +23,7 @@ internal static class TokenizeCommand
         {
             var texts = TextInputs.Read(parse.GetValue(text), parse.GetValue(file), allowEmpty: true);
             // [CLS] and [SEP] alone take two tokens, as serve checks too.
-            var limit = parse.GetValue(maxLength) is { } n ? ServeCommand.CheckAtLeast(n, 2, "--max-length") : (int?)null;
+            var limit = parse.GetValue(maxLength) is { } n ? SharedOptions.CheckAtLeast(n, 2, "--max-length") : (int?)null;
             var tokenizer = ConsoleProgress.WithDownloads(progress => AutoTokenizer.FromPretrained(parse.GetValue(model)!, progress: progress));
             foreach (var input in texts)
             {
