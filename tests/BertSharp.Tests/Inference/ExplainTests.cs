@@ -183,15 +183,18 @@ public class ExplainMemoryTests
         using var pipeline = ExplainTests.Pipeline();
         var review = string.Join(' ', Enumerable.Repeat("An uneven but often brilliant film.", 80));
         for (var i = 0; i < 2; i++) pipeline.Explain(review, steps: 16);
-        GC.Collect();
-        GC.WaitForPendingFinalizers();
-        var before = NativeAllocator.BytesInUse();
-        for (var i = 0; i < 6; i++) pipeline.Explain(review, steps: 16);
-        GC.Collect();
-        GC.WaitForPendingFinalizers();
-        var after = NativeAllocator.BytesInUse();
-        Assert.NotNull(before);
-        var growth = (after!.Value - before!.Value) / 1048576.0;
-        Assert.True(growth < 2, $"native memory in use grew by {growth:F2} MiB over 6 explanations of {pipeline.Tokenizer.Encode(review).InputIds.Length} tokens");
+        // In use after each of 8 more: a leak raises the floor, the process's transients (the JIT's arenas, allocator
+        // caches) only add spikes, so the lowest of the first three is compared with the lowest of the last three.
+        var inUse = new List<long>();
+        for (var i = 0; i < 8; i++)
+        {
+            pipeline.Explain(review, steps: 16);
+            GC.Collect();
+            GC.WaitForPendingFinalizers();
+            inUse.Add(NativeAllocator.BytesInUse() ?? -1);
+        }
+        Assert.True(inUse[0] >= 0, "mallinfo2 is not available");
+        var growth = (inUse.TakeLast(3).Min() - inUse.Take(3).Min()) / 1048576.0;
+        Assert.True(growth < 2, $"the floor of native memory in use rose by {growth:F2} MiB over 8 explanations of {pipeline.Tokenizer.Encode(review).InputIds.Length} tokens");
     }
 }
