@@ -96,6 +96,8 @@ public sealed class Trainer : IDisposable
         var (startEpoch, updatesToSkip) = (State.GlobalStep / updatesPerEpoch, State.GlobalStep % updatesPerEpoch);
 
         Model.train();
+        // Evaluations between epochs keep what they free: the next steps reuse it (all of it is given back at the end).
+        using var holdFreedMemory = NativeAllocator.HoldFreedMemory();
         var clock = Stopwatch.StartNew();
         using var losses = new LossAccumulator(Device, State.GlobalStep, readEveryStep: Device.type != TorchSharp.DeviceType.CUDA);
         var (firstStep, samplesSeen) = (State.GlobalStep, 0L);
